@@ -1,0 +1,657 @@
+/*
+ * corio/gen.h -- stackless generators for C, with Python's generator protocol.
+ *
+ * A generator is a function plus a frame.  The frame is a struct whose first
+ * member is a `co_gen` header named `gen`; every local that must survive a
+ * yield lives in the frame.  Frames are plain values (on the stack, static,
+ * inside another frame, in a pool): this header never allocates and includes
+ * nothing but <stddef.h>, <stdint.h> and <stdbool.h>, so it compiles as C99,
+ * freestanding, on anything from a Cortex-M to a server.
+ *
+ *     typedef struct { co_gen gen; int out; int in; int i; } counter;
+ *
+ *     static int counter_fn(co_gen *g)
+ *     {
+ *         counter *self = (counter *)g;
+ *         CO_BEGIN(self);
+ *         for (self->i = 0; self->i < 3; self->i++)
+ *             CO_YIELD(self, self->i);      // the caller reads self->out
+ *         CO_END(self);
+ *     }
+ *
+ *     counter c;  CO_INIT(&c, counter_fn);
+ *     while (co_next(&c.gen) == CO_YIELDED) printf("%d\n", c.out);
+ *
+ * Conventions the macros rely on:
+ *   - `gen` is the frame's first member; a generator that yields values names
+ *     them `out` (yielded) and `in` (sent), declared right after `gen`;
+ *   - a generator that returns a value stores it in whatever field it likes
+ *     (by convention `ret`) before CO_RETURN;
+ *   - a delegated-to child frame is a member of its parent's frame.
+ *
+ * Resume points ("local continuations") come in two forms, chosen per
+ * translation unit: the default `switch` form (ISO C, Duff's device) and, with
+ * CO_USE_LABELS defined before this header, the labels-as-values form (gcc and
+ * clang).  Their one difference is stated at CO_BEGIN.
+ *
+ * Errors are negative integers: the codes below, or any negative errno-style
+ * code a user throws.  co_gen_strerror() names the codes defined here.
+ */
+#ifndef CORIO_GEN_H
+#define CORIO_GEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- results */
+
+/* What co_next, co_send and co_throw report (besides a negative error). */
+#define CO_RETURNED 0 /* the body finished normally (Python: StopIteration(value)) */
+#define CO_YIELDED 1  /* the body is suspended at a yield; its value is in `out`   */
+
+/* Error codes of the generator core.  The runtime reserves -1100 .. -1199. */
+#define CO_EXIT (-1001)          /* GeneratorExit: what close() throws in          */
+#define CO_EEXHAUSTED (-1002)    /* resumed after it finished (StopIteration)      */
+#define CO_ERUNNING (-1003)      /* resumed while running (ValueError)             */
+#define CO_ENOTSTARTED (-1004)   /* a value sent to a just-started one (TypeError) */
+#define CO_EIGNOREDCLOSE (-1005) /* yielded while being closed (RuntimeError)      */
+#define CO_EDELEGATED (-1006)    /* resumed directly while another delegates to it */
+#define CO_EBADFRAME (-1007)     /* NULL, uninitialised or corrupt frame           */
+#define CO_EBADARG (-1008)       /* an argument out of range (e.g. throw of 0)     */
+#define CO_ELAYOUT (-1009)       /* yield-from between frames whose out/in differ  */
+#define CO_ELOSTRESUME (-1010)   /* resume point not found: a yield inside a
+                                    `switch` statement in the switch form          */
+
+/* inspect.getgeneratorstate() */
+enum co_state { CO_CREATED, CO_RUNNING, CO_SUSPENDED, CO_CLOSED };
+
+/* ----------------------------------------------------------------- header */
+
+typedef struct co_gen co_gen;
+
+/* A generator body.  It is only ever called by the functions below. */
+typedef int (*co_body)(co_gen *self);
+
+#ifdef CO_USE_LABELS
+typedef int32_t co_lc; /* byte offset of the resume label from the body's start */
+#else
+typedef uint16_t co_lc; /* the resume point's `case` number */
+#endif
+
+/*
+ * The frame header: 16 bytes on a 32-bit target (20 with CO_USE_LABELS), 24
+ * on a 64-bit one.  Delegation links are 16-bit offsets, not pointers: a
+ * child frame lives inside its parent's frame, so every frame of a delegation
+ * tree lies within its outermost frame, which must stay under 32 KiB.
+ */
+struct co_gen {
+    co_body fn;    /* the body                                            */
+    co_lc lc;      /* where the body resumes                              */
+    int16_t err;   /* on resume: 0 next, 1 send, <0 thrown; when finished:
+                      0 or the error it finished with                     */
+    int16_t sub;   /* offset to the frame this one delegates to, or 0     */
+    int16_t top;   /* <0: a child; offset back to the outermost frame.
+                      >0: outermost; offset to the innermost active frame */
+    uint16_t line; /* source line of the last suspension                  */
+    uint8_t state; /* enum co_state                                       */
+    uint8_t flags; /* CO__F_*                                             */
+};
+
+#define CO__F_VALUES 0x01  /* yields and sends pass through to the outermost */
+#define CO__F_FINALLY 0x02 /* the cleanup section has been entered           */
+
+/* Internal statuses a body returns to the driver (never seen by users). */
+#define CO__DELEGATED 2
+#define CO__SENT 1 /* `err` on a resume by send */
+
+/* ------------------------------------------------------------- trace hook */
+
+/*
+ * Define CO_TRACE_HOOK(event, gen, file, line) before including this header
+ * to be told of every resume, send, throw, close, yield and finish; `file` is
+ * NULL except for yields.  Left undefined, tracing costs nothing.
+ */
+enum co_trace_event {
+    CO_TRACE_RESUME,
+    CO_TRACE_SEND,
+    CO_TRACE_THROW,
+    CO_TRACE_CLOSE,
+    CO_TRACE_YIELD,
+    CO_TRACE_FINISH
+};
+#ifdef CO_TRACE_HOOK
+#define CO__TRACE(ev, g, file, line) CO_TRACE_HOOK((ev), (g), (file), (line))
+#else
+#define CO__TRACE(ev, g, file, line) ((void)0)
+#endif
+
+/* -------------------------------------------------- frame-level helpers */
+
+/* Through uintptr_t: the frame at a (possibly negative) offset lies inside
+   the same outermost frame, which the compiler cannot see. */
+#define CO__AT(g, off) ((co_gen *)(void *)((uintptr_t)(g) + (uintptr_t)(intptr_t)(off)))
+#define CO__OFFSET(from, to) ((int16_t)((char *)(to) - (char *)(from)))
+
+static inline co_gen *co__root(co_gen *g) { return g->top < 0 ? CO__AT(g, g->top) : g; }
+
+/* The frame a resume of outermost frame `root` really runs. */
+static inline co_gen *co__leaf(co_gen *root) { return root->top > 0 ? CO__AT(root, root->top) : root; }
+
+static inline void co__copy(void *dst, const void *src, size_t n)
+{
+#if defined(__GNUC__)
+    __builtin_memcpy(dst, src, n);
+#else
+    unsigned char *d = (unsigned char *)dst;
+    const unsigned char *s = (const unsigned char *)src;
+    while (n--)
+        *d++ = *s++;
+#endif
+}
+
+/* ------------------------------------------------------------ public API */
+
+/* Makes `g` a fresh generator running `fn`; runs nothing (CO_CREATED). */
+static inline void co_init(co_gen *g, co_body fn)
+{
+    g->fn = fn;
+    g->lc = 0;
+    g->err = 0;
+    g->sub = 0;
+    g->top = 0;
+    g->line = 0;
+    g->state = CO_CREATED;
+    g->flags = 0;
+}
+#define CO_INIT(frame, body) co_init(&(frame)->gen, (body))
+
+/* inspect.getgeneratorstate(g); a child of a running delegation is RUNNING. */
+static inline enum co_state co_state(const co_gen *g)
+{
+    if (g->top < 0 && co__root((co_gen *)g)->state == CO_RUNNING)
+        return CO_RUNNING;
+    return (enum co_state)g->state;
+}
+
+/* g.gi_yieldfrom: the frame g is delegating to, or NULL. */
+static inline co_gen *co_yieldfrom(const co_gen *g) { return g->sub ? CO__AT(g, g->sub) : NULL; }
+
+/* The source line g is suspended at (0 before it first ran). */
+static inline unsigned co_line(const co_gen *g) { return g->line; }
+
+/* After CO_RETURNED or an error: the error it finished with (0: it returned). */
+static inline int co_result(const co_gen *g) { return g->state == CO_CLOSED ? g->err : 0; }
+
+static inline const char *co_gen_strerror(int code)
+{
+    switch (code) {
+    case CO_RETURNED: return "success";
+    case CO_EXIT: return "generator closed (GeneratorExit)";
+    case CO_EEXHAUSTED: return "generator already finished (StopIteration)";
+    case CO_ERUNNING: return "generator already running";
+    case CO_ENOTSTARTED: return "can't send a value to a just-started generator";
+    case CO_EIGNOREDCLOSE: return "generator ignored close (it yielded while closing)";
+    case CO_EDELEGATED: return "generator is being delegated to; resume the outermost one";
+    case CO_EBADFRAME: return "NULL, uninitialised or corrupt generator frame";
+    case CO_EBADARG: return "invalid argument";
+    case CO_ELAYOUT: return "yield-from between frames whose out/in fields differ";
+    case CO_ELOSTRESUME: return "resume point lost (a yield inside a switch statement?)";
+    default: return "unknown error";
+    }
+}
+
+/* ---------------------------------------------------------------- driver */
+
+/* Whether g may be resumed from outside (0), or why not. */
+static inline int co__usable(const co_gen *g)
+{
+    if (g == NULL || g->fn == NULL || g->state > CO_CLOSED)
+        return CO_EBADFRAME;
+    if (g->top < 0)
+        return co__root((co_gen *)g)->state == CO_RUNNING ? CO_ERUNNING : CO_EDELEGATED;
+    if (g->state == CO_RUNNING)
+        return CO_ERUNNING;
+    return 0;
+}
+
+/* Unlinks finished or abandoned child c from parent p; c becomes outermost. */
+static inline void co__detach(co_gen *root, co_gen *p, co_gen *c)
+{
+    co_gen *d = c;
+    p->sub = 0;
+    c->flags &= (uint8_t)~CO__F_VALUES;
+    c->top = 0;
+    /* c's own delegates (left when c ignored a close) now hang from c */
+    while (d->sub) {
+        d = CO__AT(d, d->sub);
+        d->top = CO__OFFSET(d, c);
+    }
+    if (d != c)
+        c->top = CO__OFFSET(c, d);
+    root->top = p == root ? 0 : CO__OFFSET(root, p);
+}
+
+static inline co_gen *co__parent(co_gen *root, co_gen *c)
+{
+    co_gen *p = root;
+    while (CO__AT(p, p->sub) != c)
+        p = CO__AT(p, p->sub);
+    return p;
+}
+
+/*
+ * Runs f, a frame of root's delegation tree, resumed with `in` (0, CO__SENT or
+ * a thrown error), until a frame yields or `stop` finishes.  A finished child
+ * hands its outcome to its parent: 0 resumes the parent past its yield-from,
+ * an error is raised there.  Only delegation start and finish walk the tree;
+ * a plain resume goes straight to the innermost frame.
+ */
+static inline int co__drive(co_gen *root, co_gen *f, int in, co_gen *stop)
+{
+    int st;
+    root->state = CO_RUNNING;
+    for (;;) {
+        /* in a cleanup section, a plain resume keeps the error being unwound */
+        if (!((f->flags & CO__F_FINALLY) && in >= 0))
+            f->err = (int16_t)in;
+        f->state = CO_RUNNING;
+        st = f->fn(f);
+        if (st == CO_YIELDED)
+            break;
+        if (st == CO__DELEGATED) {
+            f = co__leaf(root);
+            in = 0;
+            continue;
+        }
+        CO__TRACE(CO_TRACE_FINISH, f, (const char *)0, f->line);
+        if (f == stop)
+            break;
+        {
+            co_gen *p = co__parent(root, f);
+            co__detach(root, p, f);
+            f = p;
+            in = st;
+        }
+    }
+    if (root->state == CO_RUNNING) /* root itself neither yielded nor finished */
+        root->state = CO_SUSPENDED;
+    return st;
+}
+
+/* Python's close() of g, a frame of root's tree: its delegate first. */
+static inline int co__close(co_gen *root, co_gen *g)
+{
+    int e = CO_EXIT, st;
+    if (g->state == CO_CREATED) {
+        g->state = CO_CLOSED;
+        g->err = 0;
+        return 0;
+    }
+    if (g->state == CO_CLOSED)
+        return 0;
+    if (g->sub) {
+        co_gen *c = CO__AT(g, g->sub);
+        int r = co__close(root, c);
+        co__detach(root, g, c);
+        if (r < 0)
+            e = r;
+    }
+    st = co__drive(root, g, e, g);
+    if (st == CO_YIELDED)
+        return CO_EIGNOREDCLOSE;
+    return st == CO_RETURNED || st == CO_EXIT ? 0 : st;
+}
+
+/* next(g): resumes g; CO_YIELDED, CO_RETURNED or an error. */
+static inline int co_next(co_gen *g)
+{
+    int bad = co__usable(g);
+    if (bad)
+        return bad;
+    CO__TRACE(CO_TRACE_RESUME, g, (const char *)0, g->line);
+    if (g->state == CO_CLOSED)
+        return CO_EEXHAUSTED;
+    return co__drive(g, co__leaf(g), 0, g);
+}
+
+/* g.send(v) after the caller stored v in the frame's `in`: see CO_SEND. */
+static inline int co__send(co_gen *g, const void *in, size_t n)
+{
+    int bad = co__usable(g);
+    co_gen *f;
+    if (bad)
+        return bad;
+    CO__TRACE(CO_TRACE_SEND, g, (const char *)0, g->line);
+    if (g->state == CO_CREATED)
+        return CO_ENOTSTARTED;
+    if (g->state == CO_CLOSED)
+        return CO_EEXHAUSTED;
+    f = co__leaf(g);
+    if (f != g && (f->flags & CO__F_VALUES))
+        co__copy((char *)f + ((const char *)in - (char *)g), in, n);
+    return co__drive(g, f, CO__SENT, g);
+}
+#define CO_SEND(frame, value) \
+    ((frame)->in = (value), co__send(&(frame)->gen, &(frame)->in, sizeof (frame)->in))
+
+/* g.throw(err): raises err (< 0) at the yield g is suspended at. */
+static inline int co_throw(co_gen *g, int err)
+{
+    int bad = co__usable(g);
+    if (bad)
+        return bad;
+    if (err >= 0 || err < INT16_MIN)
+        return CO_EBADARG;
+    CO__TRACE(CO_TRACE_THROW, g, (const char *)0, g->line);
+    if (g->state != CO_SUSPENDED) { /* created: finishes unrun; closed: raised back */
+        if (g->state == CO_CREATED) {
+            g->state = CO_CLOSED;
+            g->err = (int16_t)err;
+        }
+        return err;
+    }
+    if (err == CO_EXIT && g->sub) { /* like Python: close the delegate, then raise here */
+        co_gen *c = CO__AT(g, g->sub);
+        int r = co__close(g, c);
+        co__detach(g, g, c);
+        return co__drive(g, g, r < 0 ? r : CO_EXIT, g);
+    }
+    return co__drive(g, co__leaf(g), err, g);
+}
+
+/* g.close(): 0, CO_EIGNOREDCLOSE (g stays suspended), or the error it raised. */
+static inline int co_close(co_gen *g)
+{
+    int bad = co__usable(g);
+    if (bad)
+        return bad;
+    CO__TRACE(CO_TRACE_CLOSE, g, (const char *)0, g->line);
+    return co__close(g, g);
+}
+
+/* ------------------------------------------------ helpers for the macros */
+
+static inline int co__suspend(co_gen *g, co_lc lc, unsigned line)
+{
+    g->lc = lc;
+    g->line = (uint16_t)line;
+    g->state = CO_SUSPENDED;
+    if (g->top < 0) /* the outermost frame resumes straight here next time */
+        co__root(g)->top = (int16_t)-g->top;
+    return CO_YIELDED;
+}
+
+/* A yielded value also lands in the outermost frame's `out` (same offset). */
+static inline int co__suspend_value(co_gen *g, const void *out, size_t n, co_lc lc, unsigned line)
+{
+    if (g->flags & CO__F_VALUES)
+        co__copy((char *)co__root(g) + ((const char *)out - (char *)g), out, n);
+    return co__suspend(g, lc, line);
+}
+
+/* On resume: true when a thrown error must unwind to the cleanup section. */
+static inline bool co__unwinds(co_gen *g, bool caught, co_lc finally_lc, co_lc end_lc)
+{
+    if (g->err >= 0 || caught)
+        return false;
+    g->lc = (g->flags & CO__F_FINALLY) ? end_lc : finally_lc;
+    return true;
+}
+
+/* Return (err 0) or raise: sets the outcome and where the body goes on. */
+static inline void co__leave(co_gen *g, int err, co_lc finally_lc, co_lc end_lc)
+{
+    if (err > 0 || err < INT16_MIN) /* raising a non-error is itself an error */
+        err = CO_EBADARG;
+    g->err = (int16_t)err;
+    g->lc = (g->flags & CO__F_FINALLY) ? end_lc : finally_lc;
+}
+
+static inline int co__finish(co_gen *g, co_lc finally_lc, co_lc end_lc)
+{
+    if (g->lc != finally_lc && g->lc != end_lc)
+        g->err = CO_ELOSTRESUME;
+    g->state = CO_CLOSED;
+    return g->err;
+}
+
+/*
+ * Starts parent p's delegation to child c (a member of p's frame).  Returns
+ * true when p must suspend while c runs; false when p goes on at once, with
+ * p->err set to 0 (c had already finished) or to the error to raise.
+ */
+static inline bool co__delegate(co_gen *p, co_gen *c, bool values, bool layout_ok, co_lc lc,
+                                unsigned line)
+{
+    co_gen *root = co__root(p), *d = c;
+    if (!layout_ok) {
+        p->err = CO_ELAYOUT;
+        return false;
+    }
+    if (c->fn == NULL || c->state > CO_CLOSED) {
+        p->err = CO_EBADFRAME;
+        return false;
+    }
+    if (c->state == CO_CLOSED) { /* `yield from` an exhausted generator returns at once */
+        p->err = 0;
+        return false;
+    }
+    if (c->state == CO_RUNNING || c->top < 0) {
+        p->err = (int16_t)(c->state == CO_RUNNING ? CO_ERUNNING : CO_EDELEGATED);
+        return false;
+    }
+    p->sub = CO__OFFSET(p, c);
+    if (values && (p == root || (p->flags & CO__F_VALUES)))
+        c->flags |= CO__F_VALUES;
+    else
+        c->flags &= (uint8_t)~CO__F_VALUES;
+    /* adopt c's own delegation chain, if it has one, into root's tree */
+    for (;;) {
+        d->top = CO__OFFSET(d, root);
+        if (d != c && !(c->flags & CO__F_VALUES))
+            d->flags &= (uint8_t)~CO__F_VALUES;
+        if (!d->sub)
+            break;
+        d = CO__AT(d, d->sub);
+    }
+    root->top = CO__OFFSET(root, d);
+    p->lc = lc;
+    p->line = (uint16_t)line;
+    p->state = CO_SUSPENDED;
+    return true;
+}
+
+/* ------------------------------------------------- local continuations */
+
+#define CO__CAT2(a, b) a##b
+#define CO__CAT(a, b) CO__CAT2(a, b)
+
+/* A fresh resume-point number; several yields may share a source line
+   where the compiler has __COUNTER__ (gcc, clang, MSVC, most others). */
+#ifdef __COUNTER__
+#define CO__K __COUNTER__
+#else
+#define CO__K __LINE__
+#endif
+
+#ifdef CO_USE_LABELS
+/* A label's offset from the body's start is never one of these. */
+#define CO__LC_START 0
+#define CO__LC_FINALLY INT32_MIN
+#define CO__LC_END (INT32_MIN + 1)
+#define CO__CHECK_K(k) ((void)0)
+#define CO__ADDR(label) (__extension__ && label)
+#define CO__LC_OF(label) ((co_lc)((char *)CO__ADDR(label) - (char *)CO__ADDR(co__base)))
+#define CO__GOTO_LC(lc)                                                         \
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"") \
+        goto *(void *)((char *)CO__ADDR(co__base) + (lc));                      \
+    _Pragma("GCC diagnostic pop")
+#define CO__POINT(k) CO__CAT(co__resume_, k)
+#define CO__POINT_LC(k) CO__LC_OF(CO__POINT(k))
+#define CO__POINT_LABEL(k) CO__POINT(k) :
+#else
+#define CO__LC_START 0
+#define CO__LC_FINALLY 0xFFFF
+#define CO__LC_END 0xFFFE
+#define CO__POINT_LC(k) ((co_lc)((k) + 1))
+#define CO__POINT_LABEL(k) case (k) + 1:
+/* A resume point must fit the 16-bit `lc` and miss the reserved values. */
+#define CO__CHECK_K(k) ((void)sizeof(char[(k) + 1 < 0xFFFE ? 1 : -1]))
+#endif
+
+/*
+ * CO_BEGIN(self) opens a generator body; CO_END(self) closes it.
+ *
+ * Locals of the C function do not survive a yield: keep them in the frame.
+ * The switch form's one limitation: a yield may not stand inside a `switch`
+ * statement of the body (its `case` would belong to that switch); it shows as
+ * CO_ELOSTRESUME on the next resume, and as a compile error where the
+ * compiler can tell.  CO_USE_LABELS lifts it.
+ */
+#ifdef CO_USE_LABELS
+#define CO_BEGIN(self)                                                                   \
+    co_gen *const co__self = &(self)->gen;                                               \
+co__dispatch:                                                                            \
+    switch (co__self->lc == CO__LC_START     ? 0                                         \
+            : co__self->lc == CO__LC_FINALLY ? 1                                         \
+            : co__self->lc == CO__LC_END     ? 2                                         \
+                                             : 3) {                                      \
+    case 3: CO__GOTO_LC(co__self->lc);                                                   \
+    case 0:                                                                              \
+    co__base:
+#define CO__FINALLY_CASE case 1:
+#else
+#define CO_BEGIN(self)                   \
+    co_gen *const co__self = &(self)->gen; \
+co__dispatch:                            \
+    switch (co__self->lc) {              \
+    case CO__LC_START:
+#define CO__FINALLY_CASE case CO__LC_FINALLY:
+#endif
+
+/*
+ * CO_FINALLY(self) { ... } -- an optional cleanup section between the body and
+ * CO_END.  It runs exactly once: when the body ends, returns, raises, or an
+ * error thrown in (close() included) leaves it.  CO_THROWN(self) tells it why.
+ */
+#define CO_FINALLY(self)               \
+    co__self->err = 0;                 \
+    co__self->lc = CO__LC_FINALLY;     \
+    goto co__dispatch;                 \
+    CO__FINALLY_CASE                   \
+    co__self->flags |= CO__F_FINALLY;
+
+#define CO_END(self)                                                \
+    if (!(co__self->flags & CO__F_FINALLY))                         \
+        co__self->err = 0;                                          \
+    co__self->lc = CO__LC_END;                                      \
+    goto co__dispatch;                                              \
+    default:                                                        \
+        return co__finish(co__self, CO__LC_FINALLY, CO__LC_END);    \
+    }
+
+/* After a yield: the error thrown in, if a _CATCH form caught one, else 0. */
+#define CO_THROWN(self) ((self)->gen.err < 0 ? (int)(self)->gen.err : 0)
+/* After a yield: true when resumed by a send (the value is in `in`). */
+#define CO_SENT(self) ((self)->gen.err == CO__SENT)
+
+#define CO__RESUMED(self, k, caught)                                                       \
+    CO__POINT_LABEL(k)                                                                     \
+    if (co__unwinds(co__self, (caught), CO__LC_FINALLY, CO__LC_END))                       \
+        goto co__dispatch
+
+/* yield v: stores v in `out` and suspends; an error thrown here unwinds. */
+#define CO_YIELD(self, value) CO__YIELD_VALUE(self, value, CO__K, false)
+/* The same, but a thrown error is caught: read it with CO_THROWN(self). */
+#define CO_YIELD_CATCH(self, value) CO__YIELD_VALUE(self, value, CO__K, true)
+/* A bare `yield` (no value): suspends. */
+#define CO_SUSPEND(self) CO__SUSPEND(self, CO__K, false)
+#define CO_SUSPEND_CATCH(self) CO__SUSPEND(self, CO__K, true)
+
+#define CO__YIELD_VALUE(self, value, k, caught)                                            \
+    do {                                                                                   \
+        CO__CHECK_K(k);                                                                    \
+        (self)->out = (value);                                                             \
+        CO__TRACE(CO_TRACE_YIELD, co__self, __FILE__, __LINE__);                           \
+        return co__suspend_value(co__self, &(self)->out, sizeof (self)->out,               \
+                                 CO__POINT_LC(k), __LINE__);                               \
+        CO__RESUMED(self, k, caught);                                                      \
+    } while (0)
+
+#define CO__SUSPEND(self, k, caught)                                                       \
+    do {                                                                                   \
+        CO__CHECK_K(k);                                                                    \
+        CO__TRACE(CO_TRACE_YIELD, co__self, __FILE__, __LINE__);                           \
+        return co__suspend(co__self, CO__POINT_LC(k), __LINE__);                           \
+        CO__RESUMED(self, k, caught);                                                      \
+    } while (0)
+
+/* return: finishes (after the cleanup section) with value stored in `ret`. */
+#define CO_RETURN(self, value)                                                             \
+    do {                                                                                   \
+        (self)->ret = (value);                                                             \
+        CO_RETURN_VOID(self);                                                              \
+    } while (0)
+#define CO_RETURN_VOID(self)                                                               \
+    do {                                                                                   \
+        co__leave(co__self, 0, CO__LC_FINALLY, CO__LC_END);                                \
+        goto co__dispatch;                                                                 \
+    } while (0)
+/* raise err: finishes (after the cleanup section) with error err (< 0). */
+#define CO_RAISE(self, error)                                                              \
+    do {                                                                                   \
+        co__leave(co__self, (error) ? (error) : CO_EBADARG, CO__LC_FINALLY, CO__LC_END);     \
+        goto co__dispatch;                                                                 \
+    } while (0)
+
+/*
+ * yield from self->member: the child frame (initialised, a member of this
+ * frame) runs until it finishes; its yields come out of this generator, sends
+ * and throws go in to it, close() closes it first.  Its return value is then
+ * in the child's own fields.  An error it finishes with is raised here
+ * (CO_YIELD_FROM_CATCH catches it into CO_THROWN).  Both frames must declare
+ * `out` and `in` of the same types, right after `gen`.
+ */
+#define CO_YIELD_FROM(self, member) CO__DELEGATE(self, member, CO__K, false, 1)
+#define CO_YIELD_FROM_CATCH(self, member) CO__DELEGATE(self, member, CO__K, true, 1)
+/* await self->member: the same delegation, with no values passed (Python's await). */
+#define CO_AWAIT(self, member) CO__DELEGATE(self, member, CO__K, false, 0)
+#define CO_AWAIT_CATCH(self, member) CO__DELEGATE(self, member, CO__K, true, 0)
+
+#define CO__VALUES_MATCH(self, member)                                                     \
+    (sizeof (self)->out == sizeof (self)->member.out &&                                    \
+     sizeof (self)->in == sizeof (self)->member.in &&                                      \
+     (char *)&(self)->out - (char *)(self) ==                                              \
+         (char *)&(self)->member.out - (char *)&(self)->member &&                          \
+     (char *)&(self)->in - (char *)(self) ==                                               \
+         (char *)&(self)->member.in - (char *)&(self)->member)
+#define CO__LAYOUT_OK(self, member, values) CO__LAYOUT_OK_##values(self, member)
+#define CO__LAYOUT_OK_1(self, member)                                                   \
+    ((void)(0 && ((self)->out = (self)->member.out, (self)->member.in = (self)->in, 0)),    \
+     CO__VALUES_MATCH(self, member))
+#define CO__LAYOUT_OK_0(self, member) true
+
+#define CO__DELEGATE(self, member, k, caught, values)                                      \
+    do {                                                                                   \
+        CO__CHECK_K(k);                                                                    \
+        (void)sizeof(char[sizeof *(self) <= INT16_MAX ? 1 : -1]);                          \
+        if (co__delegate(co__self, &(self)->member.gen, values,                            \
+                         CO__LAYOUT_OK(self, member, values), CO__POINT_LC(k), __LINE__))  \
+            return CO__DELEGATED;                                                          \
+        goto CO__CAT(co__joined_, k);                                                      \
+        CO__POINT_LABEL(k)                                                                 \
+        CO__CAT(co__joined_, k) :                                                          \
+        if (co__unwinds(co__self, (caught), CO__LC_FINALLY, CO__LC_END))                   \
+            goto co__dispatch;                                                             \
+    } while (0)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CORIO_GEN_H */
