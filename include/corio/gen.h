@@ -104,6 +104,8 @@ struct co_gen {
 
 #define CO__F_VALUES 0x01  /* yields and sends pass through to the outermost */
 #define CO__F_FINALLY 0x02 /* the cleanup section has been entered           */
+#define CO__F_THROWN 0x04  /* `err` was raised at the current resume point   */
+#define CO__F_SENT 0x08    /* the current resume is a send                    */
 
 /* Internal statuses a body returns to the driver (never seen by users). */
 #define CO__DELEGATED 2
@@ -259,12 +261,15 @@ static inline int co__drive(co_gen *root, co_gen *f, int in, co_gen *stop)
         /* in a cleanup section, a plain resume keeps the error being unwound */
         if (!((f->flags & CO__F_FINALLY) && in >= 0))
             f->err = (int16_t)in;
+        f->flags = (uint8_t)((f->flags & ~(CO__F_THROWN | CO__F_SENT)) |
+                             (in < 0 ? CO__F_THROWN : in == CO__SENT ? CO__F_SENT : 0));
         f->state = CO_RUNNING;
         st = f->fn(f);
         if (st == CO_YIELDED)
             break;
-        if (st == CO__DELEGATED) {
+        if (st == CO__DELEGATED) { /* f now waits on a child: run the child */
             f = co__leaf(root);
+            root->state = CO_RUNNING;
             in = 0;
             continue;
         }
@@ -336,8 +341,20 @@ static inline int co__send(co_gen *g, const void *in, size_t n)
         co__copy((char *)f + ((const char *)in - (char *)g), in, n);
     return co__drive(g, f, CO__SENT, g);
 }
-#define CO_SEND(frame, value) \
-    ((frame)->in = (value), co__send(&(frame)->gen, &(frame)->in, sizeof (frame)->in))
+/* Why g cannot take a send now (0: it can). */
+static inline int co__send_refused(const co_gen *g)
+{
+    int bad = co__usable(g);
+    if (bad)
+        return bad;
+    return g->state == CO_CREATED ? CO_ENOTSTARTED : g->state == CO_CLOSED ? CO_EEXHAUSTED : 0;
+}
+/* g.send(value): stores value in the frame's `in` (only if g can take it)
+ * and resumes g.  The frame expression is evaluated more than once. */
+#define CO_SEND(frame, value)                                                              \
+    (co__send_refused(&(frame)->gen)                                                       \
+         ? co__send_refused(&(frame)->gen)                                                 \
+         : ((frame)->in = (value), co__send(&(frame)->gen, &(frame)->in, sizeof (frame)->in)))
 
 /* g.throw(err): raises err (< 0) at the yield g is suspended at. */
 static inline int co_throw(co_gen *g, int err)
@@ -394,10 +411,17 @@ static inline int co__suspend_value(co_gen *g, const void *out, size_t n, co_lc 
     return co__suspend(g, lc, line);
 }
 
+/* Records err as raised at the current resume point (0: nothing raised). */
+static inline void co__set_thrown(co_gen *g, int err)
+{
+    g->err = (int16_t)err;
+    g->flags = (uint8_t)(err < 0 ? g->flags | CO__F_THROWN : g->flags & ~CO__F_THROWN);
+}
+
 /* On resume: true when a thrown error must unwind to the cleanup section. */
 static inline bool co__unwinds(co_gen *g, bool caught, co_lc finally_lc, co_lc end_lc)
 {
-    if (g->err >= 0 || caught)
+    if (!(g->flags & CO__F_THROWN) || caught)
         return false;
     g->lc = (g->flags & CO__F_FINALLY) ? end_lc : finally_lc;
     return true;
@@ -408,7 +432,7 @@ static inline void co__leave(co_gen *g, int err, co_lc finally_lc, co_lc end_lc)
 {
     if (err > 0 || err < INT16_MIN) /* raising a non-error is itself an error */
         err = CO_EBADARG;
-    g->err = (int16_t)err;
+    co__set_thrown(g, err);
     g->lc = (g->flags & CO__F_FINALLY) ? end_lc : finally_lc;
 }
 
@@ -430,19 +454,19 @@ static inline bool co__delegate(co_gen *p, co_gen *c, bool values, bool layout_o
 {
     co_gen *root = co__root(p), *d = c;
     if (!layout_ok) {
-        p->err = CO_ELAYOUT;
+        co__set_thrown(p, CO_ELAYOUT);
         return false;
     }
     if (c->fn == NULL || c->state > CO_CLOSED) {
-        p->err = CO_EBADFRAME;
+        co__set_thrown(p, CO_EBADFRAME);
         return false;
     }
     if (c->state == CO_CLOSED) { /* `yield from` an exhausted generator returns at once */
-        p->err = 0;
+        co__set_thrown(p, 0);
         return false;
     }
     if (c->state == CO_RUNNING || c->top < 0) {
-        p->err = (int16_t)(c->state == CO_RUNNING ? CO_ERUNNING : CO_EDELEGATED);
+        co__set_thrown(p, c->state == CO_RUNNING ? CO_ERUNNING : CO_EDELEGATED);
         return false;
     }
     p->sub = CO__OFFSET(p, c);
@@ -544,6 +568,7 @@ co__dispatch:                            \
     co__self->lc = CO__LC_FINALLY;     \
     goto co__dispatch;                 \
     CO__FINALLY_CASE                   \
+    co__set_thrown(co__self, co__self->err); \
     co__self->flags |= CO__F_FINALLY;
 
 #define CO_END(self)                                                \
@@ -555,10 +580,11 @@ co__dispatch:                            \
         return co__finish(co__self, CO__LC_FINALLY, CO__LC_END);    \
     }
 
-/* After a yield: the error thrown in, if a _CATCH form caught one, else 0. */
-#define CO_THROWN(self) ((self)->gen.err < 0 ? (int)(self)->gen.err : 0)
+/* After a _CATCH yield: the error thrown in there, else 0.  At the start of
+ * the cleanup section: the error being unwound (0 for a normal end). */
+#define CO_THROWN(self) (((self)->gen.flags & CO__F_THROWN) ? (int)(self)->gen.err : 0)
 /* After a yield: true when resumed by a send (the value is in `in`). */
-#define CO_SENT(self) ((self)->gen.err == CO__SENT)
+#define CO_SENT(self) (((self)->gen.flags & CO__F_SENT) != 0)
 
 #define CO__RESUMED(self, k, caught)                                                       \
     CO__POINT_LABEL(k)                                                                     \
