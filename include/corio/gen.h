@@ -116,7 +116,9 @@ struct co_gen {
 /*
  * Define CO_TRACE_HOOK(event, gen, file, line) before including this header
  * to be told of every resume, send, throw, close, yield and finish; `file` is
- * NULL except for yields.  Left undefined, tracing costs nothing.
+ * NULL except for yields.  The hook is called from this header's inline
+ * functions, so declare it before the #include (with `struct co_gen;` and
+ * an int for the event).  Left undefined, tracing costs nothing.
  */
 enum co_trace_event {
     CO_TRACE_RESUME,
@@ -186,13 +188,15 @@ static inline co_gen *co_yieldfrom(const co_gen *g) { return g->sub ? CO__AT(g, 
 /* The source line g is suspended at (0 before it first ran). */
 static inline unsigned co_line(const co_gen *g) { return g->line; }
 
-/* After CO_RETURNED or an error: the error it finished with (0: it returned). */
+/* Once closed: 0 if it returned, else the error it finished with (CO_EXIT
+ * when close() ended it); 0 while it has not finished. */
 static inline int co_result(const co_gen *g) { return g->state == CO_CLOSED ? g->err : 0; }
 
 static inline const char *co_gen_strerror(int code)
 {
     switch (code) {
     case CO_RETURNED: return "success";
+    case CO_YIELDED: return "generator yielded a value";
     case CO_EXIT: return "generator closed (GeneratorExit)";
     case CO_EEXHAUSTED: return "generator already finished (StopIteration)";
     case CO_ERUNNING: return "generator already running";
@@ -292,9 +296,10 @@ static inline int co__drive(co_gen *root, co_gen *f, int in, co_gen *stop)
 static inline int co__close(co_gen *root, co_gen *g)
 {
     int e = CO_EXIT, st;
-    if (g->state == CO_CREATED) {
+    if (g->state == CO_CREATED) { /* closing an unstarted generator runs nothing */
         g->state = CO_CLOSED;
-        g->err = 0;
+        g->err = CO_EXIT;
+        CO__TRACE(CO_TRACE_FINISH, g, (const char *)0, g->line);
         return 0;
     }
     if (g->state == CO_CLOSED)
@@ -352,8 +357,8 @@ static inline int co__send_refused(const co_gen *g)
 /* g.send(value): stores value in the frame's `in` (only if g can take it)
  * and resumes g.  The frame expression is evaluated more than once. */
 #define CO_SEND(frame, value)                                                              \
-    (co__send_refused(&(frame)->gen)                                                       \
-         ? co__send_refused(&(frame)->gen)                                                 \
+    (co__send_refused((co_gen *)(void *)(frame))                                           \
+         ? co__send_refused((co_gen *)(void *)(frame))                                     \
          : ((frame)->in = (value), co__send(&(frame)->gen, &(frame)->in, sizeof (frame)->in)))
 
 /* g.throw(err): raises err (< 0) at the yield g is suspended at. */
@@ -369,6 +374,7 @@ static inline int co_throw(co_gen *g, int err)
         if (g->state == CO_CREATED) {
             g->state = CO_CLOSED;
             g->err = (int16_t)err;
+            CO__TRACE(CO_TRACE_FINISH, g, (const char *)0, g->line);
         }
         return err;
     }
@@ -562,6 +568,10 @@ co__dispatch:                            \
  * CO_FINALLY(self) { ... } -- an optional cleanup section between the body and
  * CO_END.  It runs exactly once: when the body ends, returns, raises, or an
  * error thrown in (close() included) leaves it.  CO_THROWN(self) tells it why.
+ * It may yield; the error it unwinds is raised again when it ends.  Its one
+ * difference from Python's `finally`: an error thrown in at one of its own
+ * yields and caught there (a _CATCH yield) takes the place of the error
+ * being unwound, for want of a second slot in a 16-byte header.
  */
 #define CO_FINALLY(self)               \
     co__self->err = 0;                 \
