@@ -63,7 +63,8 @@ extern "C" {
 #define CO_EDELEGATED (-1006)    /* resumed directly while another delegates to it */
 #define CO_EBADFRAME (-1007)     /* NULL, uninitialised or corrupt frame           */
 #define CO_EBADARG (-1008)       /* an argument out of range (e.g. throw of 0)     */
-#define CO_ELAYOUT (-1009)       /* yield-from between frames whose out/in differ  */
+#define CO_ELAYOUT (-1009)       /* values cannot pass: out/in differ between the
+                                    frames, or a send into a CO_AWAIT chain        */
 #define CO_ELOSTRESUME (-1010)   /* resume point not found: a yield inside a
                                     `switch` statement in the switch form          */
 
@@ -146,16 +147,14 @@ static inline co_gen *co__root(co_gen *g) { return g->top < 0 ? CO__AT(g, g->top
 /* The frame a resume of outermost frame `root` really runs. */
 static inline co_gen *co__leaf(co_gen *root) { return root->top > 0 ? CO__AT(root, root->top) : root; }
 
+/* A byte copy, not memcpy: no libc, even unoptimised.  Sizes are constants
+ * at every call site, so optimising compilers turn it into plain moves. */
 static inline void co__copy(void *dst, const void *src, size_t n)
 {
-#if defined(__GNUC__)
-    __builtin_memcpy(dst, src, n);
-#else
     unsigned char *d = (unsigned char *)dst;
     const unsigned char *s = (const unsigned char *)src;
     while (n--)
         *d++ = *s++;
-#endif
 }
 
 /* ------------------------------------------------------------ public API */
@@ -205,7 +204,7 @@ static inline const char *co_gen_strerror(int code)
     case CO_EDELEGATED: return "generator is being delegated to; resume the outermost one";
     case CO_EBADFRAME: return "NULL, uninitialised or corrupt generator frame";
     case CO_EBADARG: return "invalid argument";
-    case CO_ELAYOUT: return "yield-from between frames whose out/in fields differ";
+    case CO_ELAYOUT: return "values cannot pass between these frames (out/in differ, or an await chain)";
     case CO_ELOSTRESUME: return "resume point lost (a yield inside a switch statement?)";
     default: return "unknown error";
     }
@@ -342,8 +341,11 @@ static inline int co__send(co_gen *g, const void *in, size_t n)
     if (g->state == CO_CLOSED)
         return CO_EEXHAUSTED;
     f = co__leaf(g);
-    if (f != g && (f->flags & CO__F_VALUES))
+    if (f != g) {
+        if (!(f->flags & CO__F_VALUES)) /* an await chain has no `in` to deliver to */
+            return CO_ELAYOUT;
         co__copy((char *)f + ((const char *)in - (char *)g), in, n);
+    }
     return co__drive(g, f, CO__SENT, g);
 }
 /* Why g cannot take a send now (0: it can). */

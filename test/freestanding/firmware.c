@@ -3,10 +3,11 @@
  * No libc, no allocation; the frame header's size is part of the contract. */
 #include <corio/gen.h>
 
+/* The size checks, in C99 terms: a negative array size stops the build. */
 #if defined(CO_USE_LABELS)
-_Static_assert(sizeof(co_gen) <= 20, "labels-form header must stay within 20 bytes on 32-bit");
+typedef char header_fits_20_bytes[sizeof(co_gen) <= 20 ? 1 : -1];
 #else
-_Static_assert(sizeof(co_gen) <= 16, "switch-form header must stay within 16 bytes on 32-bit");
+typedef char header_fits_16_bytes[sizeof(co_gen) <= 16 ? 1 : -1];
 #endif
 
 /* A debouncer: yields a stable button level once it has been sampled the same N times. */

@@ -826,3 +826,18 @@ Test(await, values_stay_in_the_child)
     cr_assert_eq(p.leaf.out, 2);
     cr_assert_eq(p.out, -99);
 }
+
+/* A send into an await chain has nowhere to go: refused, and nothing runs. */
+Test(await, a_send_into_an_await_chain_is_refused)
+{
+    peek_t p;
+    memset(&p, 0, sizeof p);
+    CO_INIT(&p, peek_fn);
+    cr_assert_eq(co_next(&p.gen), CO_YIELDED);
+    cr_assert_eq(p.leaf.out, 1);
+    cr_assert_eq(CO_SEND(&p, 5), CO_ELAYOUT);
+    cr_assert_eq(p.leaf.out, 1, "the child ran");
+    cr_assert_eq(co_state(&p.gen), CO_SUSPENDED);
+    cr_assert_eq(co_next(&p.gen), CO_YIELDED, "the chain still resumes");
+    cr_assert_eq(p.leaf.out, 2);
+}
