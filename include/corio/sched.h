@@ -1,0 +1,371 @@
+/*
+ * corio/sched.h -- tasks, time and synchronisation: asyncio's core, portable.
+ *
+ * A loop runs tasks.  A task is a generator frame (see gen.h) that the loop
+ * drives: the body suspends at an await (sleep, another task, an event, a
+ * queue...) and the loop resumes it when what it waits for has happened.
+ * This layer needs only a clock and an allocator, both hooks, so it runs on a
+ * bare-metal tick as well as under the POSIX reactor of corio.h, which adds
+ * sockets, files, signals and threads to the same loop.
+ *
+ *     typedef struct { co_gen gen; const char *text; } foo;
+ *
+ *     static int foo_fn(co_gen *g)
+ *     {
+ *         foo *self = (foo *)g;
+ *         CO_BEGIN(self);
+ *         puts(self->text);
+ *         CO_SLEEP(self, 3000);               // await asyncio.sleep(3)
+ *         puts("also finished");
+ *         CO_END(self);
+ *     }
+ *
+ * Await macros may only be used in bodies that run as tasks (or are awaited,
+ * by delegation, from one).  Each raises its error at the await: a task that
+ * is cancelled gets CO_ECANCELLED there, unwinds through its CO_FINALLY
+ * sections and finishes cancelled unless a _CATCH form catches it.
+ */
+#ifndef CORIO_SCHED_H
+#define CORIO_SCHED_H
+
+#include <corio/gen.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Error codes of the runtime (the generator core's are -1001 ...). */
+#define CO_ECANCELLED (-1101)   /* asyncio.CancelledError                           */
+#define CO_ETIMEOUT (-1102)     /* TimeoutError: a wait_for or deadline expired    */
+#define CO_ENOTASK (-1103)      /* an await outside a running task                 */
+#define CO_ESELF (-1104)        /* a task awaiting itself                          */
+#define CO_ELOOPRUNNING (-1105) /* run() while a loop already runs in this thread  */
+#define CO_ELOOPCLOSED (-1106)  /* the loop is closed or shutting down             */
+#define CO_ENOMEM (-1107)       /* the allocator hook returned NULL                */
+#define CO_EBADYIELD (-1108)    /* a task suspended without awaiting anything      */
+#define CO_ENOTLOCKED (-1109)   /* releasing a lock that is not held               */
+#define CO_EQFULL (-1110)       /* try-put on a full queue (QueueFull)             */
+#define CO_EQEMPTY (-1111)      /* try-get on an empty queue (QueueEmpty)          */
+#define CO_EQSHUTDOWN (-1112)   /* the queue is shut down (and drained, for get)   */
+#define CO_ESEMOVER (-1113)     /* a bounded semaphore released too many times     */
+#define CO_EINTERRUPTED (-1114) /* run() interrupted by SIGINT (KeyboardInterrupt) */
+#define CO_EOF (-1115)          /* the stream ended before the data asked for      */
+#define CO_ENOTDONE (-1116)     /* a task's result read before it finished         */
+#define CO_EBUSY (-1117)        /* already in a gather or group, or awaited twice  */
+#define CO_EGROUPDONE (-1118)   /* the task group is finished or shutting down     */
+
+/* The text for any code: the core's, the runtime's, or a negative errno. */
+const char *co_strerror(int code);
+
+/* ------------------------------------------------------------------ loop */
+
+typedef struct co_loop co_loop;
+
+typedef struct co_hooks {
+    int64_t (*clock)(void *ctx);                   /* monotonic ns; NULL: the platform's */
+    void *(*alloc)(void *ctx, size_t size);        /* NULL: malloc                       */
+    void (*free)(void *ctx, void *p, size_t size); /* NULL: free                         */
+    void (*idle)(void *ctx, int64_t ns);           /* no reactor: wait this long (-1: a
+                                                      wake-up), e.g. WFI on firmware    */
+    void *ctx;
+} co_hooks;
+
+typedef struct co_loop_options {
+    co_hooks hooks;
+    const char *backend; /* "epoll", "kqueue", "poll"; NULL: $CORIO_BACKEND or the best */
+    bool autojump;       /* when idle, jump the clock to the next deadline (fake clocks)  */
+    int workers;         /* file worker threads; 0: 4                                     */
+} co_loop_options;
+
+/* Creates a loop (opt may be NULL). 0 or an error. */
+int co_loop_new(co_loop **loop, const co_loop_options *opt);
+/* Frees a loop that is not running, with every task it still owns. */
+void co_loop_free(co_loop *loop);
+/*
+ * asyncio.run(main): runs the loop until the task of `main` (a frame from
+ * CO_NEW or co_task_init on this loop) finishes, then cancels every task
+ * still alive, runs their cleanup, and returns main's result: 0, or the
+ * error it finished with.
+ */
+int co_run(co_loop *loop, co_gen *main);
+/* The loop running in this thread (asyncio.get_running_loop()), or NULL. */
+co_loop *co_running_loop(void);
+/* The loop's clock in ns, read once per turn of the loop. */
+int64_t co_now(const co_loop *loop);
+
+/* ----------------------------------------------------------------- tasks */
+
+typedef struct co_timer {
+    uint32_t slot; /* position in the timer heap + 1; 0: not armed   */
+    uint32_t seq;  /* arming order: equal deadlines fire in it        */
+    uint8_t kind;  /* what firing means (a task's sleep, a deadline...) */
+} co_timer;
+
+/* A task's bookkeeping (64 bytes on 64-bit); its frame follows it directly
+ * in memory.  Private: use the functions below. */
+typedef struct co_task {
+    struct co_task *next;     /* the ready queue, or the wait queue it is in */
+    struct co_task *awaiters; /* tasks awaiting it, newest first, by `next`  */
+    void *group;              /* the gather or task group it reports to      */
+    void *wait_on;            /* what it is suspended on                     */
+    co_loop *loop;
+    co_timer timer;    /* its sleep                                         */
+    uint8_t wait;      /* the kind of thing wait_on is                      */
+    uint8_t flags;
+    uint8_t cancels;   /* pending cancellation requests (Task.cancelling()) */
+    uint8_t woke_from; /* the kind of wait a wake-up came from              */
+    uint32_t reg;      /* its place in the loop's list of tasks             */
+    uint32_t size;     /* bytes allocated for it, 0 for caller storage      */
+} co_task;
+
+/*
+ * A new task running `body` with a zeroed frame of `size` bytes from the
+ * loop's allocator: the frame is returned (fill in its arguments), nothing
+ * runs until co_spawn.  NULL when out of memory or the loop is closed.
+ */
+void *co_task_new(co_loop *loop, size_t size, co_body body);
+#define CO_NEW(loop, type, body) ((type *)co_task_new((loop), sizeof(type), (body)))
+
+/* Caller-provided storage for a task: no allocation. */
+#define CO_TASK_STORAGE(type) \
+    struct {                  \
+        co_task task;         \
+        type frame;           \
+    }
+/* Makes storage.task/frame (a CO_TASK_STORAGE, frame CO_INIT-ed) a task. */
+int co_task_init(co_loop *loop, co_task *task, co_gen *frame);
+
+/* asyncio.create_task: schedules the task owning `frame`. 0 or an error. */
+int co_spawn(co_gen *frame);
+/* task.cancel(): 1 when a cancellation was requested, 0 when already done. */
+int co_cancel(co_gen *task);
+/* task.uncancel(): one request fewer; returns how many remain. */
+int co_uncancel(co_gen *task);
+/* task.cancelling(): pending cancellation requests. */
+int co_cancelling(const co_gen *task);
+/* task.done() */
+bool co_done(const co_gen *task);
+/* 0 if it returned, its error (CO_ECANCELLED...), or CO_ENOTDONE. */
+int co_task_result(const co_gen *task);
+/* Drops the caller's hold on a CO_NEW task: it is freed once done. */
+void co_release(co_gen *task);
+/* The task whose body is running now (asyncio.current_task()), or NULL. */
+co_gen *co_current_task(void);
+
+/* ------------------------------------------------------------------ time */
+
+/* await asyncio.sleep(ms / 1000); 0 yields to every other ready task once. */
+#define CO_SLEEP(self, ms) CO_SLEEP_NS(self, co__ms_to_ns(ms))
+#define CO_SLEEP_NS(self, ns) CO__AWAIT_ONCE(self, co__sleep(ns), false)
+/* The same, but a cancellation is caught: read it with CO_THROWN(self). */
+#define CO_SLEEP_CATCH(self, ms) CO__AWAIT_ONCE(self, co__sleep(co__ms_to_ns(ms)), true)
+
+/* ----------------------------------------------------------- awaiting */
+
+/* result = await task: its error is raised here (after it ran its cleanup). */
+#define CO_AWAIT_TASK(self, task) CO__AWAIT_TASK(self, task, false)
+#define CO_AWAIT_TASK_CATCH(self, task) CO__AWAIT_TASK(self, task, true)
+
+/* asyncio.gather(*tasks): waits for n spawned tasks. */
+enum co_gather_mode {
+    CO_GATHER_FIRST_ERROR, /* the first error is raised at once; the rest keep running */
+    CO_GATHER_ALL          /* return_exceptions=True: wait for all, raise nothing      */
+};
+typedef struct co_gather {
+    uint8_t kind; /* private, as are the other fields */
+    co_gen *const *tasks;
+    size_t n, pending;
+    int error; /* the first error, in time */
+    uint8_t mode;
+    co_task *owner;
+} co_gather;
+#define CO_GATHER(self, gather, tasks, n, mode) \
+    CO__WAIT(self, co__gather_start((gather), (tasks), (n), (mode)), co__gather_end(gather), false)
+
+/* asyncio.wait_for / asyncio.timeout around a delegated child coroutine:
+ * on expiry the child is cancelled, its cleanup runs, then CO_ETIMEOUT is
+ * raised.  `deadline` is a co_deadline in the frame. */
+typedef struct co_deadline {
+    co_timer timer; /* private, as are the other fields */
+    co_task *target, *owner;
+    bool expired;
+} co_deadline;
+#define CO_WAIT_FOR(self, deadline, member, ms)                                            \
+    do {                                                                                   \
+        CO__CHECK(self, co__deadline_arm((deadline), NULL, co__ms_to_ns(ms)));             \
+        CO_AWAIT_CATCH(self, member);                                                      \
+        CO__CHECK(self, co__deadline_end((deadline), CO_THROWN(self)));                    \
+    } while (0)
+/* The same around a spawned task: on expiry the task is cancelled and awaited. */
+#define CO_WAIT_FOR_TASK(self, deadline, task, ms)                                         \
+    do {                                                                                   \
+        CO__CHECK(self, co__deadline_arm((deadline), (task), co__ms_to_ns(ms)));           \
+        CO_AWAIT_TASK_CATCH(self, task);                                                   \
+        CO__CHECK(self, co__deadline_end((deadline), CO_THROWN(self)));                    \
+    } while (0)
+
+/* asyncio.TaskGroup: tasks spawned into it; the first failure cancels the
+ * others and the group's body; the group waits for all. */
+typedef struct co_group {
+    uint8_t kind; /* private, as are the other fields */
+    co_gen **members;
+    size_t n, cap, pending;
+    int error; /* the first failure */
+    co_task *owner;
+    bool aborting, body_done, finished;
+} co_group;
+void co_group_init(co_group *group);
+/* Spawns the task owning `frame` into the group. */
+int co_group_spawn(co_group *group, co_gen *frame);
+/* The members' results: errs[i] for member i (i < min(n, max)); returns n. */
+size_t co_group_errors(const co_group *group, int *errs, size_t max);
+/* async with TaskGroup() as g: await body -- runs the child coroutine
+ * `member` as the group's body, then waits for every member; raises the
+ * first failure (the body's or a member's). */
+#define CO_GROUP_RUN(self, group, member)                                                  \
+    do {                                                                                   \
+        CO__CHECK(self, co__group_enter((group)));                                         \
+        CO_AWAIT_CATCH(self, member);                                                      \
+        co__group_body_done((group), CO_THROWN(self));                                     \
+        CO__WAIT(self, co__group_wait_start(group), co__group_end(group), false);          \
+    } while (0)
+/* Releases the group's member list (after CO_GROUP_RUN). */
+void co_group_fini(co_group *group);
+
+/* ------------------------------------------------------ synchronisation */
+
+typedef struct co_waitq {
+    co_task *head, *tail;
+} co_waitq;
+
+/* asyncio.Event */
+typedef struct co_event {
+    co_waitq waiters;
+    bool set;
+} co_event;
+void co_event_init(co_event *ev);
+void co_event_set(co_event *ev);
+void co_event_clear(co_event *ev);
+bool co_event_is_set(const co_event *ev);
+#define CO_EVENT_WAIT(self, ev) CO__WAIT(self, co__event_wait((ev)), 1, false)
+
+/* asyncio.Lock: FIFO, not re-entrant. */
+typedef struct co_lock {
+    co_waitq waiters;
+    bool locked;
+} co_lock;
+void co_lock_init(co_lock *lock);
+int co_lock_release(co_lock *lock); /* CO_ENOTLOCKED when not held */
+bool co_lock_locked(const co_lock *lock);
+#define CO_LOCK_ACQUIRE(self, lock) CO__WAIT(self, co__lock_acquire((lock)), 1, false)
+
+/* asyncio.Semaphore (bound 0) and BoundedSemaphore (bound = initial value). */
+typedef struct co_sem {
+    co_waitq waiters;
+    int value, bound;
+} co_sem;
+/* CO_EBADARG for a negative value or bound (Python's ValueError). */
+int co_sem_init(co_sem *sem, int value, int bound);
+int co_sem_release(co_sem *sem); /* CO_ESEMOVER past the bound */
+int co_sem_value(const co_sem *sem);
+#define CO_SEM_ACQUIRE(self, sem) CO__WAIT(self, co__sem_acquire((sem)), 1, false)
+
+/* asyncio.Queue(maxsize): a bounded FIFO of fixed-size items in caller memory. */
+typedef struct co_queue {
+    co_waitq getters, putters;
+    unsigned char *buf;
+    size_t item, cap, head, count;
+    bool shutdown;
+} co_queue;
+/* `buf` holds capacity items of item_size bytes. */
+int co_queue_init(co_queue *q, void *buf, size_t item_size, size_t capacity);
+int co_queue_try_put(co_queue *q, const void *item); /* CO_EQFULL, CO_EQSHUTDOWN */
+int co_queue_try_get(co_queue *q, void *item);       /* CO_EQEMPTY, CO_EQSHUTDOWN */
+/* queue.shutdown(): puts fail from now on; gets drain what is left, then fail. */
+void co_queue_shutdown(co_queue *q);
+size_t co_queue_size(const co_queue *q);
+#define CO_QUEUE_PUT(self, q, item) CO__WAIT(self, co__queue_put((q), (item)), 1, false)
+#define CO_QUEUE_GET(self, q, item) CO__WAIT(self, co__queue_get((q), (item)), 1, false)
+
+/* ------------------------------------------------------------- internals */
+
+/* Registration functions behind the await macros: <0 an error to raise,
+ * 1 done at once, 0 the current task now waits (suspend, then try again). */
+int co__sleep(int64_t ns);
+int64_t co__ms_to_ns(int64_t ms); /* clamped to [0, INT64_MAX] */
+int co__await_task(co_gen *task);
+int co__await_task_end(co_gen *task);
+int co__gather_start(co_gather *g, co_gen *const *tasks, size_t n, int mode);
+int co__gather_end(co_gather *g);
+int co__deadline_arm(co_deadline *d, co_gen *target, int64_t ns);
+int co__deadline_end(co_deadline *d, int err);
+int co__group_enter(co_group *g);
+int co__group_body_done(co_group *g, int err);
+int co__group_wait_start(co_group *g);
+int co__group_end(co_group *g);
+int co__event_wait(co_event *ev);
+int co__lock_acquire(co_lock *lock);
+int co__sem_acquire(co_sem *sem);
+int co__queue_put(co_queue *q, const void *item);
+int co__queue_get(co_queue *q, void *item);
+
+/* Suspends until `start` (re-evaluated after each wake-up) says done; then
+ * `end` gives the outcome (<0 raised).  Cancellation unwinds from the wait. */
+#define CO__WAIT(self, start, end, caught)                                                 \
+    do {                                                                                   \
+        for (;;) {                                                                         \
+            int co__r = (start);                                                           \
+            if (co__r < 0)                                                                 \
+                CO_RAISE(self, co__r);                                                     \
+            if (co__r > 0)                                                                 \
+                break;                                                                     \
+            CO__SUSPEND_TASK(self, caught);                                                \
+        }                                                                                  \
+        {                                                                                  \
+            int co__e = (end);                                                             \
+            if (co__e < 0)                                                                 \
+                CO_RAISE(self, co__e);                                                     \
+        }                                                                                  \
+    } while (0)
+
+/* Raises the error `expr` returns, if any. */
+#define CO__CHECK(self, expr)                                                              \
+    do {                                                                                   \
+        int co__c = (expr);                                                                \
+        if (co__c < 0)                                                                     \
+            CO_RAISE(self, co__c);                                                         \
+    } while (0)
+
+/* Registers once, suspends once (sleep). */
+#define CO__AWAIT_ONCE(self, start, caught)                                                \
+    do {                                                                                   \
+        int co__r = (start);                                                               \
+        if (co__r < 0)                                                                     \
+            CO_RAISE(self, co__r);                                                         \
+        if (co__r == 0)                                                                    \
+            CO__SUSPEND_TASK(self, caught);                                                \
+    } while (0)
+
+#define CO__AWAIT_TASK(self, task, caught)                                                 \
+    do {                                                                                   \
+        for (;;) {                                                                         \
+            int co__r = co__await_task(task);                                              \
+            if (co__r < 0)                                                                 \
+                CO_RAISE(self, co__r);                                                     \
+            if (co__r > 0)                                                                 \
+                break;                                                                     \
+            CO__SUSPEND_TASK(self, false);                                                 \
+        }                                                                                  \
+        co__set_thrown(&(self)->gen, co__await_task_end(task));                            \
+        if (!(caught) && CO_THROWN(self))                                                  \
+            CO_RAISE(self, CO_THROWN(self));                                               \
+    } while (0)
+
+/* A task's suspension: a thrown cancellation unwinds unless caught. */
+#define CO__SUSPEND_TASK(self, caught) CO__SUSPEND(self, CO__K, caught)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CORIO_SCHED_H */

@@ -1,0 +1,325 @@
+/*
+ * sync.c -- asyncio's synchronisation primitives: Event, Lock, Semaphore and
+ * a bounded Queue, on FIFO wait queues of tasks.
+ *
+ * A lock or a semaphore permit is handed straight to the first waiter, so a
+ * newcomer cannot overtake the queue.  Queue waiters are woken and look
+ * again (asyncio's way), since a handed-over item could be lost if the
+ * waiter were cancelled before it ran.  In both cases a wake-up that reaches
+ * a task cancelled before it could use it is passed on to the next waiter.
+ */
+#include "loop.h"
+
+/* --------------------------------------------------------- wait queues */
+
+void co__waitq_push(co_waitq *q, co_task *t)
+{
+    t->next = NULL;
+    if (q->tail)
+        q->tail->next = t;
+    else
+        q->head = t;
+    q->tail = t;
+}
+
+co_task *co__waitq_pop(co_waitq *q)
+{
+    co_task *t = q->head;
+    if (t == NULL)
+        return NULL;
+    q->head = t->next;
+    if (q->head == NULL)
+        q->tail = NULL;
+    t->next = NULL;
+    return t;
+}
+
+bool co__waitq_remove(co_waitq *q, co_task *t)
+{
+    co_task *prev = NULL;
+    for (co_task *p = q->head; p; prev = p, p = p->next) {
+        if (p != t)
+            continue;
+        if (prev)
+            prev->next = p->next;
+        else
+            q->head = p->next;
+        if (q->tail == p)
+            q->tail = prev;
+        p->next = NULL;
+        return true;
+    }
+    return false;
+}
+
+/* Suspends the running task on q as a `kind` waiter for `obj`. */
+static int wait_on(co_waitq *q, void *obj, uint8_t kind)
+{
+    co_loop *loop = co__loop();
+    co_task *t;
+    if (loop == NULL || loop->current == NULL)
+        return CO_ENOTASK;
+    t = loop->current;
+    co__waitq_push(q, t);
+    co__wait_for(t, kind, obj);
+    return 0;
+}
+
+/* Wakes the first waiter of q; true if there was one. */
+static bool wake_first(co_waitq *q)
+{
+    co_task *t = co__waitq_pop(q);
+    if (t == NULL)
+        return false;
+    co__wake(t->loop, t);
+    return true;
+}
+
+/* The current task, if it was just handed what it waited for. */
+static bool take_handed(void)
+{
+    co_loop *loop = co__loop();
+    co_task *t = loop ? loop->current : NULL;
+    if (t == NULL || !(t->flags & CO__T_HANDED))
+        return false;
+    t->flags &= (uint8_t)~CO__T_HANDED;
+    return true;
+}
+
+/* --------------------------------------------------------------- event */
+
+void co_event_init(co_event *ev)
+{
+    if (ev == NULL)
+        return;
+    ev->waiters.head = ev->waiters.tail = NULL;
+    ev->set = false;
+}
+
+void co_event_set(co_event *ev)
+{
+    co_task *t;
+    if (ev == NULL)
+        return;
+    ev->set = true;
+    while ((t = co__waitq_pop(&ev->waiters)) != NULL) {
+        t->flags |= CO__T_HANDED; /* wait() returns even if cleared again first */
+        co__wake(t->loop, t);
+    }
+}
+
+void co_event_clear(co_event *ev)
+{
+    if (ev)
+        ev->set = false;
+}
+
+bool co_event_is_set(const co_event *ev) { return ev && ev->set; }
+
+int co__event_wait(co_event *ev)
+{
+    if (ev == NULL)
+        return CO_EBADARG;
+    if (take_handed() || ev->set)
+        return 1;
+    return wait_on(&ev->waiters, ev, CO__W_EVENT);
+}
+
+/* ---------------------------------------------------------------- lock */
+
+void co_lock_init(co_lock *lock)
+{
+    if (lock == NULL)
+        return;
+    lock->waiters.head = lock->waiters.tail = NULL;
+    lock->locked = false;
+}
+
+bool co_lock_locked(const co_lock *lock) { return lock && lock->locked; }
+
+int co__lock_acquire(co_lock *lock)
+{
+    if (lock == NULL)
+        return CO_EBADARG;
+    if (take_handed())
+        return 1;
+    if (!lock->locked && lock->waiters.head == NULL) {
+        lock->locked = true;
+        return 1;
+    }
+    return wait_on(&lock->waiters, lock, CO__W_LOCK);
+}
+
+int co_lock_release(co_lock *lock)
+{
+    co_task *t;
+    if (lock == NULL)
+        return CO_EBADARG;
+    if (!lock->locked)
+        return CO_ENOTLOCKED;
+    t = co__waitq_pop(&lock->waiters);
+    if (t == NULL) {
+        lock->locked = false;
+        return 0;
+    }
+    t->flags |= CO__T_HANDED; /* stays locked: ownership moves to t */
+    co__wake(t->loop, t);
+    return 0;
+}
+
+/* ----------------------------------------------------------- semaphore */
+
+int co_sem_init(co_sem *sem, int value, int bound)
+{
+    if (sem == NULL || value < 0 || bound < 0)
+        return CO_EBADARG;
+    sem->waiters.head = sem->waiters.tail = NULL;
+    sem->value = value;
+    sem->bound = bound;
+    return 0;
+}
+
+int co_sem_value(const co_sem *sem) { return sem ? sem->value : CO_EBADARG; }
+
+int co__sem_acquire(co_sem *sem)
+{
+    if (sem == NULL)
+        return CO_EBADARG;
+    if (take_handed())
+        return 1;
+    if (sem->value > 0 && sem->waiters.head == NULL) {
+        sem->value--;
+        return 1;
+    }
+    return wait_on(&sem->waiters, sem, CO__W_SEM);
+}
+
+int co_sem_release(co_sem *sem)
+{
+    co_task *t;
+    if (sem == NULL)
+        return CO_EBADARG;
+    t = co__waitq_pop(&sem->waiters);
+    if (t) { /* the permit goes straight to the first waiter */
+        t->flags |= CO__T_HANDED;
+        co__wake(t->loop, t);
+        return 0;
+    }
+    if (sem->bound && sem->value >= sem->bound)
+        return CO_ESEMOVER;
+    sem->value++;
+    return 0;
+}
+
+/* --------------------------------------------------------------- queue */
+
+int co_queue_init(co_queue *q, void *buf, size_t item_size, size_t capacity)
+{
+    if (q == NULL || buf == NULL || item_size == 0 || capacity == 0)
+        return CO_EBADARG;
+    q->getters.head = q->getters.tail = NULL;
+    q->putters.head = q->putters.tail = NULL;
+    q->buf = buf;
+    q->item = item_size;
+    q->cap = capacity;
+    q->head = q->count = 0;
+    q->shutdown = false;
+    return 0;
+}
+
+size_t co_queue_size(const co_queue *q) { return q ? q->count : 0; }
+
+static void copy_bytes(void *dst, const void *src, size_t n)
+{
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    while (n--)
+        *d++ = *s++;
+}
+
+int co_queue_try_put(co_queue *q, const void *item)
+{
+    if (q == NULL || item == NULL)
+        return CO_EBADARG;
+    if (q->shutdown)
+        return CO_EQSHUTDOWN;
+    if (q->count == q->cap)
+        return CO_EQFULL;
+    copy_bytes(q->buf + ((q->head + q->count) % q->cap) * q->item, item, q->item);
+    q->count++;
+    wake_first(&q->getters);
+    return 0;
+}
+
+int co_queue_try_get(co_queue *q, void *item)
+{
+    if (q == NULL || item == NULL)
+        return CO_EBADARG;
+    if (q->count == 0)
+        return q->shutdown ? CO_EQSHUTDOWN : CO_EQEMPTY;
+    copy_bytes(item, q->buf + q->head * q->item, q->item);
+    q->head = (q->head + 1) % q->cap;
+    q->count--;
+    wake_first(&q->putters);
+    return 0;
+}
+
+void co_queue_shutdown(co_queue *q)
+{
+    if (q == NULL)
+        return;
+    q->shutdown = true;
+    /* putters fail; getters drain, then fail: wake them all to find out */
+    while (wake_first(&q->putters))
+        ;
+    while (wake_first(&q->getters))
+        ;
+}
+
+int co__queue_put(co_queue *q, const void *item)
+{
+    int rc = co_queue_try_put(q, item);
+    if (rc != CO_EQFULL)
+        return rc < 0 ? rc : 1;
+    return wait_on(&q->putters, q, CO__W_QPUT);
+}
+
+int co__queue_get(co_queue *q, void *item)
+{
+    int rc = co_queue_try_get(q, item);
+    if (rc != CO_EQEMPTY)
+        return rc < 0 ? rc : 1;
+    return wait_on(&q->getters, q, CO__W_QGET);
+}
+
+/* -------------------------------------------------------------- pass on */
+
+void co__sync_pass_on(co_loop *loop, co_task *t)
+{
+    (void)loop;
+    switch (t->woke_from) {
+    case CO__W_LOCK:
+        if (t->flags & CO__T_HANDED)
+            co_lock_release(t->wait_on);
+        break;
+    case CO__W_SEM:
+        if (t->flags & CO__T_HANDED)
+            co_sem_release(t->wait_on);
+        break;
+    case CO__W_QGET: {
+        co_queue *q = t->wait_on;
+        if (q->count || q->shutdown)
+            wake_first(&q->getters);
+        break;
+    }
+    case CO__W_QPUT: {
+        co_queue *q = t->wait_on;
+        if (q->count < q->cap || q->shutdown)
+            wake_first(&q->putters);
+        break;
+    }
+    default: /* an event wakes everyone: nothing to pass on */
+        break;
+    }
+    t->flags &= (uint8_t)~CO__T_HANDED;
+}

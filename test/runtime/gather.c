@@ -1,0 +1,337 @@
+/*
+ * gather.c -- asyncio.gather: results in argument order, the first error
+ * raised while the others run on (or every outcome collected, ALL mode),
+ * cancellation of the gathering task reaching its children, gathers of
+ * finished tasks, and a task claimed by two gathers.
+ */
+#include "harness.h"
+
+#include <errno.h>
+
+TestSuite(gather, .init = rt_reset);
+
+/* A child: sleeps `ms`, then returns `value` or raises `error`.  Cancelled,
+ * its cleanup may await (`cleanup_ms`) and may swallow the cancellation. */
+typedef struct {
+    co_gen gen;
+    int id, ms, value, error, cleanup_ms;
+    bool swallow;
+    int ret, seen;
+    int64_t ended_at;
+} child;
+
+static int child_fn(co_gen *g)
+{
+    child *self = (child *)g;
+    CO_BEGIN(self);
+    CO_SLEEP(self, self->ms);
+    if (self->error)
+        CO_RAISE(self, self->error);
+    self->ret = self->value;
+    rt_log("child %d done", self->id);
+    CO_FINALLY(self)
+    {
+        self->seen = CO_THROWN(self);
+        if (self->seen == CO_ECANCELLED && self->cleanup_ms) {
+            CO_SLEEP(self, self->cleanup_ms);
+            rt_log("child %d cleaned", self->id);
+        }
+        self->ended_at = rt_ms(co_running_loop());
+        if (self->seen == CO_ECANCELLED && self->swallow)
+            CO_RETURN(self, -1);
+    }
+    CO_END(self);
+}
+
+enum { MAXKIDS = 4 };
+
+/* The gathering coroutine, awaited inline by its task so that the task can
+ * catch what the gather raises. */
+typedef struct {
+    co_gen gen;
+    co_gather gather;
+    co_gen *tasks[MAXKIDS];
+    size_t n;
+    int mode;
+} gatherer;
+
+static int gatherer_fn(co_gen *g)
+{
+    gatherer *self = (gatherer *)g;
+    CO_BEGIN(self);
+    CO_GATHER(self, &self->gather, self->tasks, self->n, self->mode);
+    CO_END(self);
+}
+
+typedef struct {
+    co_gen gen;
+    gatherer inner;
+    child *kids[MAXKIDS];
+    int raised;
+    int64_t raised_at;
+    int results_then[MAXKIDS]; /* co_task_result when the gather returned */
+    int linger_ms;             /* how long to stay after the gather */
+} gmain;
+
+static int gmain_fn(co_gen *g)
+{
+    gmain *self = (gmain *)g;
+    CO_BEGIN(self);
+    CO_AWAIT_CATCH(self, inner);
+    self->raised = CO_THROWN(self);
+    self->raised_at = rt_ms(co_running_loop());
+    for (size_t i = 0; i < self->inner.n; i++)
+        self->results_then[i] = co_task_result(&self->kids[i]->gen);
+    if (self->linger_ms)
+        CO_SLEEP(self, self->linger_ms);
+    CO_END(self);
+}
+
+/* A main gathering the children described by (ms, value, error) triples. */
+static gmain *new_gmain(co_loop *loop, int mode, size_t n, const int (*spec)[3])
+{
+    gmain *m = CO_NEW(loop, gmain, gmain_fn);
+    cr_assert_not_null(m);
+    CO_INIT(&m->inner, gatherer_fn);
+    m->inner.n = n;
+    m->inner.mode = mode;
+    for (size_t i = 0; i < n; i++) {
+        child *c = CO_NEW(loop, child, child_fn);
+        cr_assert_not_null(c);
+        c->id = (int)i;
+        c->ms = spec[i][0];
+        c->value = spec[i][1];
+        c->error = spec[i][2];
+        m->kids[i] = c;
+        m->inner.tasks[i] = &c->gen;
+    }
+    return m;
+}
+
+Test(gather, results_come_in_argument_order_whatever_the_finishing_order)
+{
+    static const int spec[3][3] = {{30, 100, 0}, {10, 200, 0}, {20, 300, 0}};
+    co_loop *loop = rt_loop();
+    gmain *m = new_gmain(loop, CO_GATHER_FIRST_ERROR, 3, spec);
+    cr_assert_eq(co_run(loop, &m->gen), 0);
+    cr_expect_str_eq(rt.log, "child 1 done\nchild 2 done\nchild 0 done\n");
+    cr_expect_eq(m->raised, 0);
+    cr_expect_eq(m->raised_at, 30, "the gather waits for the slowest");
+    for (int i = 0; i < 3; i++) {
+        cr_expect_eq(co_task_result(m->inner.tasks[i]), 0);
+        cr_expect_eq(((child *)(void *)m->inner.tasks[i])->ret, 100 * (i + 1));
+    }
+    rt_free_loop(loop);
+}
+
+Test(gather, first_error_is_raised_at_once_and_the_others_keep_running)
+{
+    static const int spec[3][3] = {{20, 0, -EPIPE}, {10, 0, -EIO}, {30, 7, 0}};
+    co_loop *loop = rt_loop();
+    gmain *m = new_gmain(loop, CO_GATHER_FIRST_ERROR, 3, spec);
+    m->linger_ms = 100;
+    cr_assert_eq(co_run(loop, &m->gen), 0);
+    cr_expect_eq(m->raised, -EIO, "the first error in time, not in argument order");
+    cr_expect_eq(m->raised_at, 10);
+    cr_expect_eq(m->results_then[0], CO_ENOTDONE, "still running when the gather raised");
+    cr_expect_eq(m->results_then[2], CO_ENOTDONE);
+    /* they were not cancelled: they finished on their own */
+    cr_expect_eq(co_task_result(&m->kids[0]->gen), -EPIPE);
+    cr_expect_eq(co_task_result(&m->kids[2]->gen), 0);
+    cr_expect_eq(m->kids[2]->ret, 7);
+    cr_expect_eq(m->kids[2]->ended_at, 30);
+    rt_free_loop(loop);
+}
+
+Test(gather, all_mode_collects_every_result_and_error)
+{
+    static const int spec[3][3] = {{20, 0, -EPIPE}, {10, 0, -EIO}, {30, 7, 0}};
+    co_loop *loop = rt_loop();
+    gmain *m = new_gmain(loop, CO_GATHER_ALL, 3, spec);
+    cr_assert_eq(co_run(loop, &m->gen), 0);
+    cr_expect_eq(m->raised, 0, "return_exceptions=True raises nothing");
+    cr_expect_eq(m->raised_at, 30);
+    cr_expect_eq(m->results_then[0], -EPIPE);
+    cr_expect_eq(m->results_then[1], -EIO);
+    cr_expect_eq(m->results_then[2], 0);
+    cr_expect(co_done(&m->gen));
+    rt_free_loop(loop);
+}
+
+Test(gather, of_no_tasks_returns_at_once)
+{
+    co_loop *loop = rt_loop();
+    gmain *m = new_gmain(loop, CO_GATHER_FIRST_ERROR, 0, NULL);
+    cr_assert_eq(co_run(loop, &m->gen), 0);
+    cr_expect_eq(m->raised, 0);
+    cr_expect_eq(m->raised_at, 0);
+    rt_free_loop(loop);
+}
+
+/* ------------------------------------------------ cancellation */
+
+typedef struct {
+    co_gen gen;
+    gmain *owner;
+    int owner_result;
+    int64_t owner_done_at;
+} canceller;
+
+static int canceller_fn(co_gen *g)
+{
+    canceller *self = (canceller *)g;
+    CO_BEGIN(self);
+    rt_spawn(&self->owner->gen);
+    CO_SLEEP(self, 10);
+    cr_expect_eq(co_cancel(&self->owner->gen), 1);
+    CO_AWAIT_TASK_CATCH(self, &self->owner->gen);
+    self->owner_result = CO_THROWN(self);
+    self->owner_done_at = rt_ms(co_running_loop());
+    CO_END(self);
+}
+
+static void cancel_gatherer(int mode, bool swallow)
+{
+    static const int spec[2][3] = {{1000, 0, 0}, {1000, 0, 0}};
+    co_loop *loop = rt_loop();
+    gmain *m = new_gmain(loop, mode, 2, spec);
+    canceller *c = CO_NEW(loop, canceller, canceller_fn);
+    m->kids[0]->cleanup_ms = 5;
+    m->kids[1]->cleanup_ms = 5;
+    m->kids[1]->swallow = swallow;
+    c->owner = m;
+    cr_assert_eq(co_run(loop, &c->gen), 0);
+    for (int i = 0; i < 2; i++) {
+        cr_expect_eq(m->kids[i]->seen, CO_ECANCELLED, "child %d was cancelled", i);
+        cr_expect_eq(m->kids[i]->ended_at, 15);
+    }
+    cr_expect_eq(co_task_result(&m->kids[1]->gen), swallow ? 0 : CO_ECANCELLED);
+    /* the gather raises the cancellation once the children finished their
+       cleanup; the owner catches it (CO_AWAIT_CATCH) and returns */
+    cr_expect_eq(m->raised, CO_ECANCELLED);
+    cr_expect_eq(m->raised_at, 15);
+    cr_expect_eq(c->owner_result, 0);
+    cr_expect_eq(c->owner_done_at, 15);
+    cr_expect_str_eq(rt.log, "child 0 cleaned\nchild 1 cleaned\n");
+    rt_free_loop(loop);
+}
+
+Test(gather, cancelling_the_gathering_task_cancels_its_children_first)
+{
+    cancel_gatherer(CO_GATHER_FIRST_ERROR, false);
+}
+
+Test(gather, cancelling_an_all_mode_gather_cancels_its_children_first)
+{
+    cancel_gatherer(CO_GATHER_ALL, false);
+}
+
+Test(gather, a_child_swallowing_the_cancellation_does_not_save_the_owner)
+{
+    cancel_gatherer(CO_GATHER_ALL, true);
+}
+
+/* ------------------------------------------------ finished tasks */
+
+typedef struct {
+    co_gen gen;
+    gatherer inner;
+    child *kids[2];
+    int raised;
+    int64_t raised_at;
+    bool second_ok;
+} done_main;
+
+static int done_main_fn(co_gen *g)
+{
+    done_main *self = (done_main *)g;
+    CO_BEGIN(self);
+    for (int i = 0; i < 2; i++) {
+        rt_spawn(&self->kids[i]->gen);
+        self->inner.tasks[i] = &self->kids[i]->gen;
+    }
+    CO_SLEEP(self, 5); /* both are done now */
+    CO_INIT(&self->inner, gatherer_fn);
+    self->inner.n = 2;
+    self->inner.mode = CO_GATHER_FIRST_ERROR;
+    CO_AWAIT_CATCH(self, inner);
+    self->raised = CO_THROWN(self);
+    self->raised_at = rt_ms(co_running_loop());
+    /* ALL mode over the same finished tasks: a second gather is fine now */
+    CO_INIT(&self->inner, gatherer_fn);
+    self->inner.n = 2;
+    self->inner.mode = CO_GATHER_ALL;
+    CO_AWAIT(self, inner);
+    self->second_ok = true;
+    CO_END(self);
+}
+
+Test(gather, of_finished_tasks_completes_at_once)
+{
+    co_loop *loop = rt_loop();
+    done_main *m = CO_NEW(loop, done_main, done_main_fn);
+    for (int i = 0; i < 2; i++) {
+        m->kids[i] = CO_NEW(loop, child, child_fn);
+        m->kids[i]->id = i;
+        m->kids[i]->ms = 1;
+    }
+    m->kids[1]->error = -EIO;
+    cr_assert_eq(co_run(loop, &m->gen), 0);
+    cr_expect_eq(m->raised, -EIO);
+    cr_expect_eq(m->raised_at, 5);
+    cr_expect(m->second_ok);
+    rt_free_loop(loop);
+}
+
+/* ------------------------------------------------ two gathers, one task */
+
+typedef struct {
+    co_gen gen;
+    gatherer inner;
+    int raised;
+} second_gatherer;
+
+static int second_gatherer_fn(co_gen *g)
+{
+    second_gatherer *self = (second_gatherer *)g;
+    CO_BEGIN(self);
+    CO_AWAIT_CATCH(self, inner);
+    self->raised = CO_THROWN(self);
+    CO_END(self);
+}
+
+typedef struct {
+    co_gen gen;
+    gmain *first;
+    second_gatherer *second;
+} busy_main;
+
+static int busy_main_fn(co_gen *g)
+{
+    busy_main *self = (busy_main *)g;
+    CO_BEGIN(self);
+    rt_spawn(&self->first->gen);
+    CO_SLEEP(self, 0); /* the first gather has claimed the child */
+    rt_spawn(&self->second->gen);
+    CO_AWAIT_TASK(self, &self->second->gen);
+    CO_AWAIT_TASK(self, &self->first->gen);
+    CO_END(self);
+}
+
+Test(gather, a_task_in_two_gathers_is_ebusy)
+{
+    static const int spec[1][3] = {{10, 1, 0}};
+    co_loop *loop = rt_loop();
+    busy_main *m = CO_NEW(loop, busy_main, busy_main_fn);
+    m->first = new_gmain(loop, CO_GATHER_FIRST_ERROR, 1, spec);
+    m->second = CO_NEW(loop, second_gatherer, second_gatherer_fn);
+    CO_INIT(&m->second->inner, gatherer_fn);
+    m->second->inner.n = 1;
+    m->second->inner.mode = CO_GATHER_FIRST_ERROR;
+    m->second->inner.tasks[0] = &m->first->kids[0]->gen;
+    cr_assert_eq(co_run(loop, &m->gen), 0);
+    cr_expect_eq(m->second->raised, CO_EBUSY);
+    cr_expect_eq(m->first->raised, 0, "the first gather is not disturbed");
+    cr_expect_eq(m->first->raised_at, 10);
+    rt_free_loop(loop);
+}
