@@ -92,7 +92,6 @@ typedef uint16_t co_lc; /* the resume point's `case` number */
  */
 struct co_gen {
     co_body fn;    /* the body                                            */
-    co_lc lc;      /* where the body resumes                              */
     int16_t err;   /* on resume: 0 next, 1 send, <0 thrown; when finished:
                       0 or the error it finished with                     */
     int16_t sub;   /* offset to the frame this one delegates to, or 0     */
@@ -101,6 +100,10 @@ struct co_gen {
     uint16_t line; /* source line of the last suspension                  */
     uint8_t state; /* enum co_state                                       */
     uint8_t flags; /* CO__F_*                                             */
+    co_lc lc;      /* where the body resumes.  Last, so that every other
+                      field sits at the same offset in both forms: code
+                      built in one form (libcorio) drives bodies built in
+                      the other; only the body's own code reads lc        */
 };
 
 #define CO__F_VALUES 0x01  /* yields and sends pass through to the outermost */
