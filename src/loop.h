@@ -105,6 +105,7 @@ struct co_loop {
     uint32_t ntasks, cap_tasks;
     uint8_t state; /* CO__LOOP_* */
     bool autojump;
+    int io_error; /* the reactor failed: co_run gives up and returns it */
     const co_io_ops *io;
     void *reactor; /* the reactor's state */
     const char *backend_name;

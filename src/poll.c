@@ -9,6 +9,7 @@
 #include "reactor.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <string.h>
@@ -103,6 +104,9 @@ static int poll_watch(co_reactor *r, int fd, uint32_t gen, unsigned old, unsigne
         return 0;
     }
     if (i < 0) {
+        /* epoll and kqueue refuse a closed fd here; poll(2) would not */
+        if (fcntl(fd, F_GETFD) < 0)
+            return -errno;
         if ((rc = reserve(r, p, fd)) < 0)
             return rc;
         i = p->n++;

@@ -474,12 +474,16 @@ static int64_t read_clock(co_loop *loop);
  * signals and other threads may always call in). */
 static bool can_progress(co_loop *loop)
 {
+    if (loop->io_error)
+        return loop->ready_head != NULL;
     return loop->ready_head || !co__heap_empty(&loop->timers) || loop->io || loop->hooks.idle;
 }
 
 /* At shutdown, only what is already under way counts. */
 static bool shutdown_can_progress(co_loop *loop)
 {
+    if (loop->io_error)
+        return loop->ready_head != NULL;
     return loop->ready_head || !co__heap_empty(&loop->timers) ||
            (loop->io && loop->io->busy(loop));
 }
@@ -513,9 +517,11 @@ static void wait_and_fire(co_loop *loop, bool may_block)
         if (!loop->ready_head)
             loop->now = co__heap_top_deadline(&loop->timers);
     } else {
-        if (loop->io)
-            loop->io->wait(loop, timeout);
-        else if (loop->hooks.idle && timeout != 0)
+        if (loop->io) {
+            int rc = loop->io->wait(loop, timeout);
+            if (rc < 0 && loop->io_error == 0)
+                loop->io_error = rc; /* never spin on a broken backend */
+        } else if (loop->hooks.idle && timeout != 0)
             loop->hooks.idle(loop->hooks.ctx, timeout);
         loop->now = read_clock(loop);
     }
@@ -979,7 +985,8 @@ int co_run(co_loop *loop, co_gen *main)
     loop->main = NULL;
     loop->state = CO__LOOP_OPEN;
     running = NULL;
-    rc = co_task_result(main);
+    rc = loop->io_error ? loop->io_error : co_task_result(main);
+    loop->io_error = 0;
     if (loop->io && loop->io->run_end)
         rc = loop->io->run_end(loop, rc);
     if (t->flags & CO__T_RELEASED)
