@@ -2,22 +2,37 @@
  * test_samples.c -- the tour's samples print exactly what their Python twins
  * print.  Each test runs a built sample and compares its standard output,
  * byte for byte, with the file stored in test/samples/expected/; the Python
- * twins are run against the same files, so C and Python cannot drift apart.
- * The robot's .py and .out are copies of the lecture's, checked against it.
+ * twins of the generator samples are run against the same files, so C and
+ * Python cannot drift apart.  The lecture's .py and .out files are copies,
+ * checked against the lecture folder.
+ *
+ * Two suites: `samples` (generators, run once per local-continuation form)
+ * and `asyncio_samples` (the runtime's, run once per readiness backend).
+ * The asyncio samples run on the fake clock (--fake-clock): instant, and
+ * their --trace times are exact.  Their Python twins are not run here, as
+ * they would take seconds of real time each: their .out files are the
+ * lecture's, made with /usr/bin/python3, and checked to be unchanged copies.
+ * Their other expected files are *.trace (each line with the time it came,
+ * checked against the Python's timing when written) and the progress bars'
+ * last screen, read from a pseudo-terminal through a small emulator.
  *
  * meson passes everything through the environment (see meson.build):
  * SAMPLE_<NAME> the sample binaries, CORIO_EXPECTED_DIR, CORIO_SAMPLES_DIR
  * (the sources, for the .py twins), CORIO_LECTURES_DIR and PYTHON3.  Without
  * python3 or the lecture folder, the checks needing them skip, saying why.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* POSIX 2008 with the pseudo-terminal calls */
 
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -74,36 +89,106 @@ static text read_expected(const char *name)
     return read_file(path);
 }
 
-/* Runs argv (no shell) to its end and returns what it wrote on stdout;
-   anything but a clean exit fails the test. */
-static text run(char *const argv[])
-{
-    int fds[2], status;
+/* A running sample: its pid and the read ends of its output pipes. */
+typedef struct {
     pid_t pid;
     FILE *out;
-    text t;
+    FILE *err; /* NULL: its stderr is ours (the test's log) */
+} child;
 
-    cr_assert_eq(pipe(fds), 0, "pipe: %s", strerror(errno));
+/* Starts argv (no shell) with its stdout, and its stderr if asked, piped to
+   us.  Ctrl-C gets its default action back, as in a terminal: a test run in
+   the background would otherwise hand the sample an ignored SIGINT. */
+static child start(char *const argv[], bool capture_stderr)
+{
+    int out[2], err[2] = {-1, -1};
+    child c = {0, NULL, NULL};
+
+    cr_assert_eq(pipe(out), 0, "pipe: %s", strerror(errno));
+    if (capture_stderr)
+        cr_assert_eq(pipe(err), 0, "pipe: %s", strerror(errno));
     fflush(NULL);
-    pid = fork();
-    cr_assert_neq(pid, -1, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[0]);
-        close(fds[1]);
+    c.pid = fork();
+    cr_assert_neq(c.pid, -1, "fork: %s", strerror(errno));
+    if (c.pid == 0) {
+        signal(SIGINT, SIG_DFL);
+        dup2(out[1], STDOUT_FILENO);
+        if (capture_stderr)
+            dup2(err[1], STDERR_FILENO);
+        close(out[0]);
+        close(out[1]);
+        if (capture_stderr) {
+            close(err[0]);
+            close(err[1]);
+        }
         execv(argv[0], argv);
         _exit(127);
     }
-    close(fds[1]);
-    out = fdopen(fds[0], "r");
-    cr_assert_not_null(out, "fdopen: %s", strerror(errno));
-    t = read_stream(out, argv[0]);
-    fclose(out);
-    cr_assert_eq(waitpid(pid, &status, 0), pid, "waitpid: %s", strerror(errno));
-    cr_assert(!WIFSIGNALED(status), "%s was killed by signal %d", argv[0], WTERMSIG(status));
-    cr_assert(WEXITSTATUS(status) == 0, "%s exited with status %d%s", argv[0],
-              WEXITSTATUS(status), WEXITSTATUS(status) == 127 ? " (could it be run?)" : "");
+    close(out[1]);
+    c.out = fdopen(out[0], "r");
+    cr_assert_not_null(c.out, "fdopen: %s", strerror(errno));
+    if (capture_stderr) {
+        close(err[1]);
+        c.err = fdopen(err[0], "r");
+        cr_assert_not_null(c.err, "fdopen: %s", strerror(errno));
+    }
+    return c;
+}
+
+/* Waits for the child; returns waitpid's status. */
+static int finish(child *c)
+{
+    int status;
+    fclose(c->out);
+    if (c->err)
+        fclose(c->err);
+    cr_assert_eq(waitpid(c->pid, &status, 0), c->pid, "waitpid: %s", strerror(errno));
+    return status;
+}
+
+/* Anything but a clean exit fails the test. */
+static void assert_clean_exit(int status, const char *what)
+{
+    cr_assert(!WIFSIGNALED(status), "%s was killed by signal %d", what, WTERMSIG(status));
+    cr_assert(WEXITSTATUS(status) == 0, "%s exited with status %d%s", what, WEXITSTATUS(status),
+              WEXITSTATUS(status) == 127 ? " (could it be run?)" : "");
+}
+
+/* Runs argv to its end and returns what it wrote on stdout. */
+static text run(char *const argv[])
+{
+    child c = start(argv, false);
+    text t = read_stream(c.out, argv[0]);
+    assert_clean_exit(finish(&c), argv[0]);
     return t;
+}
+
+/* The command line of sample SAMPLE_<NAME> with `args` (NULL-ended). */
+#define MAX_ARGS 8
+typedef struct {
+    char *argv[MAX_ARGS + 2];
+} command;
+
+static command sample_command(const char *env_name, const char *const *args)
+{
+    command cmd;
+    size_t n = 0;
+    cmd.argv[n++] = (char *)env(env_name);
+    while (args && *args) {
+        cr_assert(n <= MAX_ARGS, "too many arguments for %s", env_name);
+        cmd.argv[n++] = (char *)*args++;
+    }
+    cmd.argv[n] = NULL;
+    return cmd;
+}
+
+/* A NULL-ended list of arguments, for the calls below. */
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static text run_sample(const char *env_name, const char *const *args)
+{
+    command cmd = sample_command(env_name, args);
+    return run(cmd.argv);
 }
 
 static size_t line_end(text t, size_t start)
@@ -134,17 +219,18 @@ static void assert_same(text got, text want, const char *what)
                    start >= want.len ? " (expected output ended)" : "");
 }
 
-static void check_sample(const char *env_name, const char *expected)
+/* Sample SAMPLE_<NAME>, run with `args`, prints exactly the file `expected`. */
+static void check_output(const char *env_name, const char *const *args, const char *expected)
 {
-    char *argv[2];
-    text got, want;
-    argv[0] = (char *)env(env_name);
-    argv[1] = NULL;
-    got = run(argv);
-    want = read_expected(expected);
-    assert_same(got, want, argv[0]);
+    text got = run_sample(env_name, args), want = read_expected(expected);
+    assert_same(got, want, env(env_name));
     free(got.data);
     free(want.data);
+}
+
+static void check_sample(const char *env_name, const char *expected)
+{
+    check_output(env_name, NULL, expected);
 }
 
 /* Runs samples/<script> with python3 (when there is one) against `expected`. */
@@ -230,4 +316,435 @@ Test(samples, robot_worker_py_matches_lecture)
     char copy[4096];
     join(copy, sizeof copy, env("CORIO_SAMPLES_DIR"), "robot_worker.py");
     check_lecture_copy("robot_worker.py", copy);
+}
+
+/* ------------------------------------------------------ asyncio samples */
+
+/* Every asyncio sample's .py and .out are the lecture's, unchanged. */
+Test(asyncio_samples, python_and_output_are_the_lectures)
+{
+    static const char *const names[] = {"two_printers", "create_task_order", "fetch_data",
+                                        "foo_bar_gather", "video_processing"};
+    char file[256], copy[4096];
+    size_t i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(file, sizeof file, "%s.py", names[i]);
+        join(copy, sizeof copy, env("CORIO_SAMPLES_DIR"), file);
+        check_lecture_copy(file, copy);
+        snprintf(file, sizeof file, "%s.out", names[i]);
+        join(copy, sizeof copy, env("CORIO_EXPECTED_DIR"), file);
+        check_lecture_copy(file, copy);
+    }
+}
+
+/*
+ * A --trace file says when each line was printed ("t=3.000 also finished")
+ * and adds, in brackets, what Python does silently.  Without the times and
+ * the bracketed lines it must be the plain output: the two expected files
+ * cannot disagree.
+ */
+static text strip_trace(text t)
+{
+    text out = {malloc(t.len + 1), 0};
+    size_t i = 0;
+    cr_assert_not_null(out.data);
+    while (i < t.len) {
+        size_t end = line_end(t, i), from = i;
+        if (end - i > 2 && strncmp(t.data + i, "t=", 2) == 0) {
+            while (from < end && t.data[from] != ' ')
+                from++;
+            from++; /* the space after the time */
+        }
+        if (from < end && t.data[from] != '[') {
+            memcpy(out.data + out.len, t.data + from, end - from);
+            out.len += end - from;
+            out.data[out.len++] = '\n';
+        }
+        i = end + 1;
+    }
+    return out;
+}
+
+static void check_trace(const char *env_name, const char *trace_file, const char *out_file)
+{
+    text trace, plain, out;
+    check_output(env_name, ARGS("--fake-clock", "--trace"), trace_file);
+    trace = read_expected(trace_file);
+    out = read_expected(out_file);
+    plain = strip_trace(trace);
+    assert_same(plain, out, trace_file);
+    free(trace.data);
+    free(plain.data);
+    free(out.data);
+}
+
+Test(asyncio_samples, create_task_order)
+{
+    check_output("SAMPLE_CREATE_TASK_ORDER", ARGS("--fake-clock"), "create_task_order.out");
+}
+
+/* When each line comes, and that asyncio.run cancels the forgotten task
+   right after main returns, at t=0. */
+Test(asyncio_samples, create_task_order_times)
+{
+    check_trace("SAMPLE_CREATE_TASK_ORDER", "create_task_order.trace", "create_task_order.out");
+}
+
+Test(asyncio_samples, fetch_data)
+{
+    check_output("SAMPLE_FETCH_DATA", ARGS("--fake-clock"), "fetch_data.out");
+}
+
+/* The numbers come every 0.45 s; print_numbers is cancelled at t=2, when
+   main has its value and returns. */
+Test(asyncio_samples, fetch_data_times)
+{
+    check_trace("SAMPLE_FETCH_DATA", "fetch_data.trace", "fetch_data.out");
+}
+
+Test(asyncio_samples, foo_bar_gather)
+{
+    check_output("SAMPLE_FOO_BAR_GATHER", ARGS("--fake-clock"), "foo_bar_gather.out");
+}
+
+Test(asyncio_samples, foo_bar_gather_times)
+{
+    check_trace("SAMPLE_FOO_BAR_GATHER", "foo_bar_gather.trace", "foo_bar_gather.out");
+}
+
+/* --timing adds the elapsed time: 2 s, not 3. */
+Test(asyncio_samples, foo_bar_gather_takes_two_seconds)
+{
+    static const char elapsed[] = "elapsed: 2.000 s ";
+    text got = run_sample("SAMPLE_FOO_BAR_GATHER", ARGS("--fake-clock", "--timing"));
+    text want = read_expected("foo_bar_gather.out");
+    cr_assert(got.len > want.len && memcmp(got.data, want.data, want.len) == 0,
+              "--timing must print the lecture's lines first:\n%.*s", (int)got.len, got.data);
+    cr_assert(got.len - want.len > sizeof elapsed - 1 &&
+                  memcmp(got.data + want.len, elapsed, sizeof elapsed - 1) == 0,
+              "expected a last line starting \"%s\", got \"%.*s\"", elapsed,
+              (int)(got.len - want.len), got.data + want.len);
+    free(got.data);
+    free(want.data);
+}
+
+Test(asyncio_samples, video_processing)
+{
+    check_output("SAMPLE_VIDEO_PROCESSING", ARGS("--fake-clock"), "video_processing.out");
+    check_output("SAMPLE_VIDEO_PROCESSING", ARGS("--fake-clock", "--lecture"),
+                 "video_processing.out");
+}
+
+/* Into a pipe, --progress writes a plain line for each report. */
+Test(asyncio_samples, video_processing_progress_lines)
+{
+    check_output("SAMPLE_VIDEO_PROCESSING", ARGS("--fake-clock", "--progress"),
+                 "video_processing_progress.out");
+}
+
+/* ----------------------------------------------- a terminal, emulated */
+
+/* Just enough of a terminal for the progress bars: text, \r, \n, and the
+   escapes cursor up (ESC[nA), erase line (ESC[2K) and erase down (ESC[J). */
+#define SCREEN_ROWS 64
+#define SCREEN_COLS 160
+typedef struct {
+    char cells[SCREEN_ROWS][SCREEN_COLS];
+    int row, col, used;  /* the cursor; rows ever written */
+    unsigned cursor_ups; /* how many times the cursor went up */
+} screen;
+
+static void screen_clear_row(screen *s, int row, int from)
+{
+    memset(s->cells[row] + from, ' ', (size_t)(SCREEN_COLS - from));
+}
+
+static void screen_escape(screen *s, char op, int n)
+{
+    switch (op) {
+    case 'A':
+        s->row = s->row >= n ? s->row - n : 0;
+        s->cursor_ups++;
+        break;
+    case 'K':
+        cr_assert_eq(n, 2, "only ESC[2K (erase the line) is expected, got ESC[%dK", n);
+        screen_clear_row(s, s->row, 0);
+        break;
+    case 'J':
+        cr_assert_eq(n, 0, "only ESC[J (erase down) is expected, got ESC[%dJ", n);
+        screen_clear_row(s, s->row, s->col);
+        for (int r = s->row + 1; r < SCREEN_ROWS; r++)
+            screen_clear_row(s, r, 0);
+        break;
+    default:
+        cr_assert_fail("unexpected escape ESC[%d%c", n, op);
+    }
+}
+
+static void screen_feed(screen *s, text t)
+{
+    for (size_t i = 0; i < t.len; i++) {
+        char c = t.data[i];
+        if (c == '\033') {
+            int n = 0;
+            cr_assert(i + 2 < t.len && t.data[i + 1] == '[', "a bare ESC at byte %zu", i);
+            for (i += 2; i < t.len && t.data[i] >= '0' && t.data[i] <= '9'; i++)
+                n = 10 * n + (t.data[i] - '0');
+            cr_assert(i < t.len, "an escape cut short");
+            screen_escape(s, t.data[i], t.data[i] == 'A' && n == 0 ? 1 : n);
+        } else if (c == '\r') {
+            s->col = 0;
+        } else if (c == '\n') {
+            s->row++;
+            cr_assert(s->row < SCREEN_ROWS, "more lines than the test screen holds");
+        } else {
+            cr_assert(c >= ' ' && c < 127, "unexpected byte 0x%02x", (unsigned char)c);
+            cr_assert(s->col < SCREEN_COLS, "a line wider than the test screen");
+            s->cells[s->row][s->col++] = c;
+            if (s->row >= s->used)
+                s->used = s->row + 1;
+        }
+    }
+}
+
+/* The screen's text: its rows up to the last non-blank one, each trimmed
+   and ended by a newline. */
+static text screen_text(const screen *s)
+{
+    text t = {malloc(SCREEN_ROWS * (SCREEN_COLS + 1)), 0};
+    size_t last_line_end = 0;
+    cr_assert_not_null(t.data);
+    for (int r = 0; r < s->used; r++) {
+        int n = SCREEN_COLS;
+        while (n > 0 && s->cells[r][n - 1] == ' ')
+            n--;
+        memcpy(t.data + t.len, s->cells[r], (size_t)n);
+        t.len += (size_t)n;
+        t.data[t.len++] = '\n';
+        if (n > 0)
+            last_line_end = t.len;
+    }
+    t.len = last_line_end;
+    return t;
+}
+
+/* Runs argv with its stdout on a new pseudo-terminal `columns` wide, and
+   returns everything written there. */
+static text run_on_terminal(char *const argv[], int columns)
+{
+    struct winsize size = {24, (unsigned short)columns, 0, 0};
+    char name[256];
+    text t = {NULL, 0};
+    size_t cap = 0;
+    int master, status;
+    pid_t pid;
+
+    master = posix_openpt(O_RDWR | O_NOCTTY);
+    cr_assert_geq(master, 0, "posix_openpt: %s", strerror(errno));
+    cr_assert(grantpt(master) == 0 && unlockpt(master) == 0, "pty: %s", strerror(errno));
+    cr_assert_eq(ioctl(master, TIOCSWINSZ, &size), 0, "TIOCSWINSZ: %s", strerror(errno));
+    cr_assert_not_null(ptsname(master));
+    snprintf(name, sizeof name, "%s", ptsname(master));
+    fflush(NULL);
+    pid = fork();
+    cr_assert_neq(pid, -1, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        int slave = open(name, O_RDWR);
+        if (slave < 0)
+            _exit(126);
+        dup2(slave, STDOUT_FILENO);
+        close(slave);
+        close(master);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    for (;;) { /* until the other side is closed: EIO on Linux, 0 elsewhere */
+        ssize_t n;
+        if (t.len == cap) {
+            cap = cap ? 2 * cap : 65536;
+            t.data = realloc(t.data, cap);
+            cr_assert_not_null(t.data);
+        }
+        n = read(master, t.data + t.len, cap - t.len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        t.len += (size_t)n;
+    }
+    close(master);
+    cr_assert_eq(waitpid(pid, &status, 0), pid, "waitpid: %s", strerror(errno));
+    assert_clean_exit(status, argv[0]);
+    return t;
+}
+
+/* On a terminal: live bars, redrawn in place, with the messages above them. */
+Test(asyncio_samples, video_processing_progress_bars)
+{
+    command cmd = sample_command("SAMPLE_VIDEO_PROCESSING", ARGS("--fake-clock", "--progress"));
+    static screen s;
+    text raw = run_on_terminal(cmd.argv, 80), shown, want;
+
+    memset(s.cells, ' ', sizeof s.cells);
+    screen_feed(&s, raw);
+    shown = screen_text(&s);
+    want = read_expected("video_processing_bars.screen");
+    assert_same(shown, want, "the terminal at the end");
+    /* the bars went up and were redrawn at every report, ten a second for
+       each job (3 + 8 + 6 s), and around each of the 5 messages */
+    cr_assert_eq(s.cursor_ups, 30 + 80 + 60 + 5, "the bars were redrawn %u times",
+                 s.cursor_ups);
+    free(raw.data);
+    free(shown.data);
+    free(want.data);
+}
+
+/* A terminal too narrow for a bar gets the plain lines instead. */
+Test(asyncio_samples, video_processing_narrow_terminal)
+{
+    command cmd = sample_command("SAMPLE_VIDEO_PROCESSING", ARGS("--fake-clock", "--progress"));
+    static screen s;
+    text raw = run_on_terminal(cmd.argv, 30), shown, want;
+
+    memset(s.cells, ' ', sizeof s.cells);
+    screen_feed(&s, raw);
+    shown = screen_text(&s);
+    want = read_expected("video_processing_progress.out");
+    assert_same(shown, want, "a terminal 30 columns wide");
+    cr_assert_eq(s.cursor_ups, 0);
+    free(raw.data);
+    free(shown.data);
+    free(want.data);
+}
+
+/* ------------------------------------------------------- two_printers */
+
+/*
+ * two_printers' lines, as a shape: 'N' for the counter (1, 2, 3, ... in
+ * order), 'R' for a random number (1 to 100).  Fails on any other line.
+ * Counts the random lines and how many distinct values they took.
+ */
+typedef struct {
+    char pattern[512];
+    size_t randoms, distinct;
+} shape;
+
+static shape shape_of(text t, const char *what)
+{
+    shape sh = {{0}, 0, 0};
+    bool seen[101] = {false};
+    long counter = 1;
+    size_t i = 0, n = 0;
+    while (i < t.len) {
+        size_t end = line_end(t, i);
+        char line[32], *stop;
+        long v;
+        cr_assert(end - i > 0 && end - i < sizeof line, "%s: bad line at byte %zu", what, i);
+        memcpy(line, t.data + i, end - i);
+        line[end - i] = '\0';
+        v = strtol(line, &stop, 10);
+        cr_assert(*stop == '\0', "%s: \"%s\" is not a number", what, line);
+        cr_assert(n + 1 < sizeof sh.pattern, "%s: too many lines", what);
+        if (v == counter) {
+            sh.pattern[n++] = 'N';
+            counter++;
+        } else {
+            cr_assert(v >= 1 && v <= 100, "%s: %ld is neither the count (%ld) nor in 1..100",
+                      what, v, counter);
+            sh.pattern[n++] = 'R';
+            sh.randoms++;
+            if (!seen[v])
+                sh.distinct++;
+            seen[v] = true;
+        }
+        i = end + 1;
+    }
+    return sh;
+}
+
+/* The lecture's run ended just after 2 s: 1, R, 2, 3, 4, R, 5. */
+Test(asyncio_samples, two_printers_has_the_lectures_shape)
+{
+    text lecture = read_expected("two_printers.out");
+    text got = run_sample("SAMPLE_TWO_PRINTERS",
+                          ARGS("--fake-clock", "--seconds", "2.1", "--seed", "1"));
+    shape want = shape_of(lecture, "two_printers.out"), have = shape_of(got, "two_printers");
+    cr_assert_str_eq(want.pattern, "NRNNNRN");
+    cr_assert_str_eq(have.pattern, want.pattern);
+    free(lecture.data);
+    free(got.data);
+}
+
+/* Both tasks wake at t=2 and t=4: the random printer first, as its sleep
+   began earlier; the time limit at t=5 cancels them before the counter's 11. */
+Test(asyncio_samples, two_printers_five_seconds)
+{
+    text got = run_sample("SAMPLE_TWO_PRINTERS",
+                          ARGS("--fake-clock", "--seconds", "5", "--seed", "2"));
+    cr_assert_str_eq(shape_of(got, "two_printers").pattern, "NRNNNRNNNNRNN");
+    free(got.data);
+}
+
+Test(asyncio_samples, two_printers_seed_repeats)
+{
+    const char *const *args = ARGS("--fake-clock", "--seconds", "5", "--seed", "42");
+    text a = run_sample("SAMPLE_TWO_PRINTERS", args);
+    text b = run_sample("SAMPLE_TWO_PRINTERS", args);
+    assert_same(a, b, "two_printers --seed 42, run again");
+    free(a.data);
+    free(b.data);
+}
+
+/* A minute: 120 counts, 30 random numbers, all in 1..100 and not stuck. */
+Test(asyncio_samples, two_printers_a_minute)
+{
+    text got = run_sample("SAMPLE_TWO_PRINTERS",
+                          ARGS("--fake-clock", "--seconds", "60", "--seed", "7"));
+    shape sh = shape_of(got, "two_printers");
+    cr_assert_eq(strlen(sh.pattern), 150);
+    cr_assert_eq(sh.randoms, 30);
+    cr_assert_geq(sh.distinct, 10, "only %zu distinct random numbers in 30", sh.distinct);
+    free(got.data);
+}
+
+/* Ctrl-C (on the real clock, running forever): the run ends quietly with
+   the status a shell gives a program stopped by Ctrl-C. */
+Test(asyncio_samples, two_printers_ctrl_c, .timeout = 20)
+{
+    command cmd = sample_command("SAMPLE_TWO_PRINTERS", NULL);
+    child c = start(cmd.argv, true);
+    text rest, err;
+    int ch, status;
+
+    /* the first line is printed by a task: co_run is running, Ctrl-C is its */
+    while ((ch = getc(c.out)) != EOF && ch != '\n')
+        ;
+    cr_assert_eq(ch, '\n', "two_printers printed nothing");
+    cr_assert_eq(kill(c.pid, SIGINT), 0, "kill: %s", strerror(errno));
+    rest = read_stream(c.out, "two_printers");
+    err = read_stream(c.err, "two_printers' stderr");
+    status = finish(&c);
+    cr_assert(WIFEXITED(status), "two_printers did not exit by itself (signal %d)",
+              WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    cr_assert_eq(WEXITSTATUS(status), 130);
+    cr_assert_eq(err.len, 0, "two_printers wrote on stderr: %.*s", (int)err.len, err.data);
+    if (rest.len) /* whatever came after the first line: numbers only */
+        shape_of(rest, "two_printers after the first line");
+    free(rest.data);
+    free(err.data);
+}
+
+/* Virtual time without an end would print forever, as fast as it can. */
+Test(asyncio_samples, two_printers_fake_clock_needs_seconds, .timeout = 20)
+{
+    command cmd = sample_command("SAMPLE_TWO_PRINTERS", ARGS("--fake-clock"));
+    child c = start(cmd.argv, true);
+    text out = read_stream(c.out, "two_printers"), err = read_stream(c.err, "its stderr");
+    int status = finish(&c);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2,
+              "expected a usage error (status 2), got status %d", WEXITSTATUS(status));
+    cr_assert_eq(out.len, 0, "it printed: %.*s", (int)out.len, out.data);
+    cr_assert(err.len > 0, "no message on stderr");
+    free(out.data);
+    free(err.data);
 }
