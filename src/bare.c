@@ -1,7 +1,7 @@
 /*
  * bare.c -- a loop without the POSIX reactor, for bare-metal super-loops.
  *
- * Build sched.c, heap.c, sync.c and error.c with this file instead of the
+ * Build sched.c, heap.c, pool.c, sync.c and error.c with this file instead of the
  * reactor's: tasks, sleeps, gather, deadlines and the sync primitives all
  * work; time comes from hooks.clock (a tick counter scaled to ns) and, when
  * every task waits, hooks.idle is called with the time to the next deadline

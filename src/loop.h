@@ -44,6 +44,21 @@ typedef struct co__callback_timer {
     void *arg;
 } co__callback_timer;
 
+/* ------------------------------------------------------- the task pool */
+
+#define CO__POOL_CLASSES 64 /* blocks of 16, 32, ... 1024 bytes */
+
+typedef struct co_pool {
+    void *free[CO__POOL_CLASSES];  /* freed blocks, linked through their first word */
+    char *bump[CO__POOL_CLASSES];  /* the next fresh block of each class             */
+    char *end[CO__POOL_CLASSES];   /* the end of that class's current chunk          */
+    struct chunk *chunks;
+} co_pool;
+
+void *co__pool_alloc(struct co_loop *loop, size_t size);
+void co__pool_free(struct co_loop *loop, void *block, size_t size);
+void co__pool_fini(struct co_loop *loop);
+
 /* ------------------------------------------------------------ the loop */
 
 /* What a suspended task waits on (co_task.wait); wait_on says which one. */
@@ -109,6 +124,7 @@ struct co_loop {
     const co_io_ops *io;
     void *reactor; /* the reactor's state */
     const char *backend_name;
+    co_pool pool;
 };
 
 enum { CO__LOOP_OPEN, CO__LOOP_RUNNING, CO__LOOP_CLOSED };

@@ -110,7 +110,7 @@ static void free_task(co_loop *loop, co_task *t)
 {
     unregister_task(loop, t);
     if (t->flags & CO__T_ALLOCATED)
-        co__free(loop, t, t->size);
+        co__pool_free(loop, t, t->size);
 }
 
 /* --------------------------------------------------------------- tasks */
@@ -140,12 +140,12 @@ void *co_task_new(co_loop *loop, size_t size, co_body body)
         size > UINT32_MAX - sizeof(co_task) || loop->state == CO__LOOP_CLOSED)
         return NULL;
     total = sizeof(co_task) + size;
-    t = co__alloc(loop, total);
+    t = co__pool_alloc(loop, total);
     if (t == NULL)
         return NULL;
     init_task(loop, t, CO__T_ALLOCATED, (uint32_t)total);
     if (register_task(loop, t) < 0) {
-        co__free(loop, t, total);
+        co__pool_free(loop, t, total);
         return NULL;
     }
     frame = co__frame(t);
@@ -894,8 +894,9 @@ void co__loop_fini(co_loop *loop)
         co_task *t = loop->tasks[loop->ntasks - 1];
         unregister_task(loop, t);
         if (t->flags & CO__T_ALLOCATED)
-            co__free(loop, t, t->size);
+            co__pool_free(loop, t, t->size);
     }
+    co__pool_fini(loop);
     co__free(loop, loop->tasks, loop->cap_tasks * sizeof *loop->tasks);
     loop->tasks = NULL;
     loop->cap_tasks = 0;

@@ -5,7 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L /* strdup */
 
-#include "harness.h"
+#include "testloop.h"
 
 #ifndef RT_BARE
 #include <corio/corio.h> /* co_loop_backend */
@@ -421,7 +421,7 @@ static int nesting_main_fn(co_gen *g)
 Test(run, running_a_loop_from_a_task_is_refused)
 {
     co_loop *other = rt_loop();
-    co_loop *loop = rt_loop(); /* the one the fake clock follows */
+    co_loop *loop = rt_loop();
     nesting_main *m = CO_NEW(loop, nesting_main, nesting_main_fn);
     m->other_loop = other;
     cr_assert_eq(co_run(loop, &m->gen), 0);
@@ -532,7 +532,7 @@ Test(run, co_new_allocates_one_block_a_task_with_a_zeroed_frame)
 typedef struct {
     co_gen gen;
     counted *kid;
-    size_t frees_before, frees_after_release, frees_after_done;
+    counted *old, *while_running, *after_done;
 } release_main;
 
 static int release_main_fn(co_gen *g)
@@ -542,13 +542,15 @@ static int release_main_fn(co_gen *g)
     self->kid = CO_NEW(co_running_loop(), counted, counted_fn);
     rt_spawn(&self->kid->gen);
     CO_SLEEP(self, 0); /* the kid runs its first step and yields */
-    self->frees_before = rt.frees;
+    self->old = self->kid;
     co_release(&self->kid->gen);
-    self->frees_after_release = rt.frees;
+    /* still running: its block is not free, a new task gets another one */
+    self->while_running = CO_NEW(co_running_loop(), counted, counted_fn);
     self->kid = NULL; /* ours no more */
     CO_SLEEP(self, 0);
     CO_SLEEP(self, 0);
-    self->frees_after_done = rt.frees;
+    /* done: its block went back to the pool and is handed out again */
+    self->after_done = CO_NEW(co_running_loop(), counted, counted_fn);
     CO_END(self);
 }
 
@@ -557,8 +559,8 @@ Test(run, co_release_frees_a_task_once_it_is_done)
     co_loop *loop = rt_loop();
     release_main *m = CO_NEW(loop, release_main, release_main_fn);
     cr_assert_eq(co_run(loop, &m->gen), 0);
-    cr_expect_eq(m->frees_after_release, m->frees_before, "still running: not freed yet");
-    cr_expect_eq(m->frees_after_done, m->frees_before + 1, "freed when it finished");
+    cr_expect_neq((void *)m->while_running, (void *)m->old, "still running: not freed yet");
+    cr_expect_eq((void *)m->after_done, (void *)m->old, "freed when it finished");
     rt_free_loop(loop);
 }
 
@@ -567,13 +569,13 @@ Test(run, co_release_of_a_finished_or_unspawned_task_frees_it_at_once)
     co_loop *loop = rt_loop();
     counted *unspawned = CO_NEW(loop, counted, counted_fn);
     counted *done = CO_NEW(loop, counted, counted_fn);
-    size_t frees = rt.frees;
     co_release(&unspawned->gen);
-    cr_expect_eq(rt.frees, frees + 1);
+    cr_expect_eq((void *)CO_NEW(loop, counted, counted_fn), (void *)unspawned,
+                 "an unspawned task's block is free at once");
     cr_assert_eq(co_run(loop, &done->gen), 0);
-    frees = rt.frees;
     co_release(&done->gen);
-    cr_expect_eq(rt.frees, frees + 1);
+    cr_expect_eq((void *)CO_NEW(loop, counted, counted_fn), (void *)done,
+                 "a finished task's block is free at once");
     rt_free_loop(loop);
 }
 
@@ -588,14 +590,13 @@ Test(run, co_loop_free_frees_tasks_never_spawned)
 Test(run, a_released_main_is_freed_after_co_run)
 {
     co_loop *loop = rt_loop();
-    counted *m = CO_NEW(loop, counted, counted_fn);
-    size_t frees;
-    co_release(&m->gen); /* not spawned yet: freed at once, so spawn first */
-    m = CO_NEW(loop, counted, counted_fn);
+    counted *m = CO_NEW(loop, counted, counted_fn), *old;
     rt_spawn(&m->gen);
     co_release(&m->gen);
-    frees = rt.frees;
+    old = m;
+    cr_expect_neq((void *)CO_NEW(loop, counted, counted_fn), (void *)old, "freed too early");
     cr_expect_eq(co_run(loop, &m->gen), 0);
-    cr_expect_eq(rt.frees, frees + 1);
+    cr_expect_eq((void *)CO_NEW(loop, counted, counted_fn), (void *)old,
+                 "freed once co_run was done with it");
     rt_free_loop(loop);
 }
