@@ -362,6 +362,9 @@ static int ring_push(fs_state *s, co_file_job *j, int step)
             io_uring_prep_write(sqe, j->fd, p, (unsigned)chunk(j), at);
         else
             io_uring_prep_read(sqe, j->fd, p, (unsigned)chunk(j), at);
+        /* without it the kernel copies a cached file inside io_uring_enter,
+           on the loop's thread: a big read would stall every task */
+        io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
     }
     io_uring_sqe_set_data(sqe, j);
     j->step = (uint8_t)step;
