@@ -29,7 +29,7 @@ Test(backend, the_backend_follows_the_probe_and_corio_fs)
     cr_assert_str_eq(name, ft_expected_backend(), "CORIO_FS=%s", getenv("CORIO_FS"));
     cr_assert_eq(co_fs_backend(loop), name, "decided once per loop");
     cr_assert_null(co_fs_backend(NULL));
-    ft_free_loop(loop);
+    rt_free_loop(loop);
 }
 
 /* Containers often refuse io_uring_setup (seccomp's ENOSYS or EPERM): a
@@ -78,7 +78,7 @@ Test(backend, a_kernel_that_refuses_io_uring_gets_the_pool)
     cr_assert_eq(co_run(loop, &t->gen), 0);
     cr_assert_eq(t->got, 4);
     cr_assert(memcmp(t->buf, "tiny", 4) == 0);
-    ft_free_loop(loop);
+    rt_free_loop(loop);
 }
 #endif
 
@@ -117,7 +117,7 @@ Test(backend, workers_start_when_a_job_needs_one_and_are_joined)
     cr_assert_eq(t->size, 4);
     cr_assert_eq(t->workers_after_read, ring ? 0 : 1);
     cr_assert_eq(t->workers_after_stat, 1, "one job at a time needs one worker");
-    ft_free_loop(loop);
+    rt_free_loop(loop);
     cr_assert_eq(ft_threads_named(WORKER_NAME), 0, "co_loop_free joins the workers");
 }
 
@@ -174,7 +174,7 @@ Test(backend, the_pool_never_grows_past_its_size)
     /* 4 is the default: until co_loop_options.workers reaches fs.c, the
        bound is the default one */
     cr_assert_leq(m->most_workers, 3);
-    ft_free_loop(loop);
+    rt_free_loop(loop);
 }
 
 /* ------------------------------------------------------ out of memory */
@@ -191,11 +191,11 @@ static int oom_fn(co_gen *g)
 {
     oom_task *self = (oom_task *)g;
     CO_BEGIN(self);
-    ft.failing = true; /* the file machinery is set up on the first job */
+    rt.failing = true; /* the file machinery is set up on the first job */
     self->backend_while_failing = co_fs_backend(co_running_loop());
     CO_FILE_READ(self, &self->job, ft_path("small"), self->buf, sizeof self->buf);
     self->failed = self->job.result;
-    ft.failing = false;
+    rt.failing = false;
     CO_FILE_READ(self, &self->job, ft_path("small"), self->buf, sizeof self->buf);
     self->then = self->job.result;
     CO_END(self);
@@ -211,7 +211,7 @@ Test(backend, out_of_memory_comes_back_as_a_result)
     cr_assert_eq(t->failed, CO_ENOMEM);
     cr_assert_str_eq(co_strerror((int)t->failed), co_strerror(CO_ENOMEM));
     cr_assert_eq(t->then, 4, "it works once memory is back");
-    ft_free_loop(loop);
+    rt_free_loop(loop);
 }
 
 /* --------------------------------------------------- outside a task */

@@ -89,7 +89,7 @@ Test(beside_the_loop, the_loop_ticks_while_a_read_waits)
     /* the ticker went on while the read was in flight, and the read only
        finished after the ticker fed it */
     cr_assert_geq(r->ticks_when_done, t->fed_at);
-    ft_free_loop(loop);
+    rt_free_loop(loop);
 }
 
 /* --------------------------------------------- cancel a running job */
@@ -165,7 +165,7 @@ Test(beside_the_loop, a_cancelled_task_waits_for_its_running_job)
     cr_assert_eq(atomic_load(&ft.left), 1);
     /* the frame is freed now: a late write by the worker would show under ASan */
     co_release(&v->gen);
-    ft_free_loop(loop);
+    rt_free_loop(loop);
 }
 
 /* ----------------------------------------------- cancel a queued job */
@@ -217,7 +217,7 @@ Test(beside_the_loop, a_queued_job_is_dropped_at_once)
         cr_assert_eq(m->busy[i]->result, 10 + i);
     }
     cr_assert_eq(atomic_load(&ft.entered), POOL);
-    ft_free_loop(loop);
+    rt_free_loop(loop);
 }
 
 /* ------------------------------------ cancel a read that may wait forever */
@@ -259,7 +259,7 @@ Test(beside_the_loop, a_cancelled_read_closes_its_file)
     cr_assert_eq(co_run(loop, &m->gen), 0);
     cr_assert_eq(co_task_result(&m->reader->gen), CO_ECANCELLED);
     cr_assert_eq(ft_open_fds(), fds, "the job left a file open");
-    ft_free_loop(loop);
+    rt_free_loop(loop);
 }
 
 /* ------------------------------------------- shutdown with jobs in flight */
@@ -312,5 +312,5 @@ Test(beside_the_loop, shutdown_waits_for_jobs_in_flight)
     cr_assert_eq(m->stuck->result, 5);
     cr_assert_eq(m->stuck->slot_seen, -1);
     cr_assert_eq(atomic_load(&ft.left), 1);
-    ft_free_loop(loop);
+    rt_free_loop(loop);
 }

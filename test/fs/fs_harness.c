@@ -1,6 +1,6 @@
 /*
- * fs_harness.c -- scratch directories, the counting allocator, the gate and
- * the process probes the file-job tests share (see fs_harness.h).
+ * fs_harness.c -- scratch directories, the loop, the gate and the process
+ * probes the file-job tests share (see fs_harness.h).
  */
 #include "fs_harness.h"
 
@@ -27,6 +27,7 @@ void ft_init(void)
 {
     const char *tmp = getenv("TMPDIR");
     memset(&ft, 0, sizeof ft);
+    rt_reset();
     snprintf(ft.dir, sizeof ft.dir, "%s/corio-fs-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     cr_assert_not_null(mkdtemp(ft.dir), "mkdtemp: %s", strerror(errno));
     cr_assert_eq(pipe(ft.gate), 0);
@@ -57,51 +58,13 @@ void ft_fini(void)
     close(ft.gate[1]);
 }
 
-static void *counting_alloc(void *ctx, size_t size)
-{
-    ft_state *s = ctx;
-    void *p;
-    if (s->failing)
-        return NULL;
-    p = malloc(size);
-    if (p) {
-        s->allocs++;
-        s->live_bytes += size;
-        memset(p, 0xA5, size); /* garbage, so a missed initialisation shows */
-    }
-    return p;
-}
-
-static void counting_free(void *ctx, void *p, size_t size)
-{
-    ft_state *s = ctx;
-    if (p == NULL)
-        return;
-    s->frees++;
-    s->live_bytes -= size;
-    free(p);
-}
-
 co_loop *ft_loop(int workers)
 {
-    co_loop_options opt;
-    co_loop *loop = NULL;
-    int rc;
-    memset(&opt, 0, sizeof opt);
-    opt.hooks.alloc = counting_alloc;
-    opt.hooks.free = counting_free;
-    opt.hooks.ctx = &ft;
+    co_loop_options opt = rt_options();
+    opt.hooks.clock = NULL; /* file jobs take real time: no fake clock, no jumps */
+    opt.autojump = false;
     opt.workers = workers;
-    rc = co_loop_new(&loop, &opt);
-    cr_assert_eq(rc, 0, "co_loop_new: %s", co_strerror(rc));
-    return loop;
-}
-
-void ft_free_loop(co_loop *loop)
-{
-    co_loop_free(loop);
-    cr_assert_eq(ft.allocs, ft.frees, "%zu allocations but %zu frees", ft.allocs, ft.frees);
-    cr_assert_eq(ft.live_bytes, 0, "%zu bytes still allocated", ft.live_bytes);
+    return rt_loop_with(&opt);
 }
 
 const char *ft_path(const char *name)

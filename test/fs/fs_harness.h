@@ -1,31 +1,30 @@
 /*
- * fs_harness.h -- what the file-job tests share: a scratch directory per
- * test, an allocator that counts and can be switched to failing, a loop on
- * the real clock (file jobs finish in real time), and a gate: a pipe that
- * worker functions block on until a task or the test opens it.
+ * fs_harness.h -- what the file-job tests add to testloop.h: a scratch
+ * directory per test, a loop on the real clock (file jobs finish in real
+ * time) with testloop's counting allocator (rt.failing fails it), and a
+ * gate: a pipe that worker functions block on until a task or the test
+ * opens it.
  *
  * Criterion runs each test in its own process, so the state is one global,
- * `ft`, set up by ft_init (every suite's init) and removed by ft_fini.
+ * `ft`, set up by ft_init (every suite's init, which also clears `rt`) and
+ * removed by ft_fini.
  */
 #ifndef FS_HARNESS_H
 #define FS_HARNESS_H
 
 #include <corio/corio.h>
 
-#include <criterion/criterion.h>
+#include "testloop.h"
 
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct ft_state {
-    char dir[256];       /* the test's scratch directory             */
-    size_t allocs, frees; /* successful allocations and their frees  */
-    size_t live_bytes;
-    bool failing;         /* every allocation fails while set        */
-    int gate[2];          /* read end for workers, write end to open */
-    atomic_int entered;   /* gate_wait calls that have started        */
-    atomic_int left;      /* gate_wait calls that have returned       */
+    char dir[256];      /* the test's scratch directory             */
+    int gate[2];        /* read end for workers, write end to open  */
+    atomic_int entered; /* gate_wait calls that have started        */
+    atomic_int left;    /* gate_wait calls that have returned       */
 } ft_state;
 
 extern ft_state ft;
@@ -33,11 +32,10 @@ extern ft_state ft;
 void ft_init(void);
 void ft_fini(void);
 
-/* A loop with the counting allocator and `workers` file workers (0: the
- * default); the backend comes from $CORIO_BACKEND. */
+/* A loop on the real clock with the counting allocator and `workers` file
+ * workers (0: the default); the backend comes from $CORIO_BACKEND.  Free it
+ * with rt_free_loop. */
 co_loop *ft_loop(int workers);
-/* Frees the loop and fails the test unless every allocation was freed. */
-void ft_free_loop(co_loop *loop);
 
 /* dir/name, valid until eight more calls. */
 const char *ft_path(const char *name);

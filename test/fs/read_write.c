@@ -115,7 +115,7 @@ Test(read_write, read_files_reads_several_files_at_once)
         free(want[i]);
         free((char *)m->paths[i]);
     }
-    ft_free_loop(loop);
+    rt_free_loop(loop);
 }
 
 /* data = await read_file(path): the coroutine awaited inline, not a task */
@@ -144,7 +144,7 @@ Test(read_write, a_child_coroutine_awaits_jobs_for_its_task)
     cr_assert_eq(m->child.got, 7);
     cr_assert(memcmp(m->child.data, "inline\n", 7) == 0);
     free(m->child.data);
-    ft_free_loop(loop);
+    rt_free_loop(loop);
 }
 
 /* ---------------------------------------------------- open() modes */
@@ -200,7 +200,7 @@ Test(read_write, write_modes_follow_python_open)
     cr_assert(memcmp(t->buf + 20, "ab", 2) == 0);
     cr_assert_eq(t->r[7], 0);
     cr_assert_eq(t->r[8], 0);
-    ft_free_loop(loop);
+    rt_free_loop(loop);
 }
 
 /* --------------------------------------------------------- ranges */
@@ -239,7 +239,7 @@ Test(read_write, read_at_reads_a_range)
     cr_assert_eq(t->r[1], 3); /* f.seek(23); f.read(10) gives the last 3 */
     cr_assert(memcmp(t->buf + 5, abc + 23, 3) == 0);
     cr_assert_eq(t->r[2], 0);
-    ft_free_loop(loop);
+    rt_free_loop(loop);
 }
 
 /* ------------------------------------------------------ fd calls */
@@ -296,7 +296,7 @@ Test(read_write, fd_calls_are_os_open_pread_pwrite_close)
     cr_assert_eq(fcntl(t->fd, F_GETFD), -1, "the fd is still open");
     cr_assert_eq(stat(t->path, &st), 0);
     cr_assert_eq(st.st_mode & 0777, 0600);
-    ft_free_loop(loop);
+    rt_free_loop(loop);
 }
 
 /* ---------------------------------------------------- to_thread */
@@ -330,7 +330,7 @@ Test(read_write, to_thread_runs_the_function_on_a_worker)
     call_task *t = CO_NEW(loop, call_task, call_fn);
     cr_assert_eq(co_run(loop, &t->gen), 0);
     cr_assert_eq(t->result, 7, "ran on the loop's thread");
-    ft_free_loop(loop);
+    rt_free_loop(loop);
 }
 
 /* -------------------------------------------------------- errors */
@@ -381,7 +381,7 @@ Test(read_write, errors_come_back_as_codes_with_text)
     cr_assert_eq(t->r[5], -ENOTDIR);
     cr_assert_eq(t->r[6], -EINVAL);
     cr_assert_eq(t->r[7], CO_EBADARG);
-    ft_free_loop(loop);
+    rt_free_loop(loop);
 }
 
 /* Permission is checked with the rights of the task's process: as root the
@@ -420,5 +420,5 @@ Test(read_write, permission_denied_is_eacces)
     cr_assert_eq(t->r[0], -EACCES, "%lld", (long long)t->r[0]);
     cr_assert_str_eq(co_strerror((int)t->r[0]), strerror(EACCES));
     cr_assert_eq(t->r[1], -EACCES, "%lld", (long long)t->r[1]);
-    ft_free_loop(loop);
+    rt_free_loop(loop);
 }

@@ -11,11 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static void init(void)
-{
-    memset(&net, 0, sizeof net);
-}
-
 static void fini(void)
 {
     if (net.dir[0]) {
@@ -25,7 +20,7 @@ static void fini(void)
     }
 }
 
-TestSuite(addr, .init = init, .fini = fini, .timeout = 30);
+TestSuite(addr, .init = net_reset, .fini = fini, .timeout = 30);
 
 static void assert_ipv4(const co_addr *a, const char *text, int port)
 {

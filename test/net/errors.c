@@ -15,11 +15,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void init(void)
-{
-    memset(&net, 0, sizeof net);
-}
-
 static void fini(void)
 {
     if (net.dir[0]) {
@@ -28,7 +23,7 @@ static void fini(void)
     }
 }
 
-TestSuite(errors, .init = init, .fini = fini, .timeout = 30);
+TestSuite(errors, .init = net_reset, .fini = fini, .timeout = 30);
 
 /* Counts SIGPIPEs; installed, it also keeps the loop from ignoring them,
  * so only MSG_NOSIGNAL stands between a write and the signal. */
@@ -135,7 +130,7 @@ Test(errors, peer_reset_while_receiving)
     cr_assert_eq(r->io.result, -ECONNRESET, "recv: %s", co_strerror((int)r->io.result));
     cr_assert_eq(r->at_ms, 10, "the reader waited for the reset");
     co_fd_close(net.loop, r->fd);
-    co_loop_free(loop);
+    rt_free_loop(loop);
 }
 
 Test(errors, peer_reset_while_sending)
@@ -157,7 +152,7 @@ Test(errors, peer_reset_while_sending)
     cr_assert_lt(w->io.done, LEN);
     co_fd_close(net.loop, w->fd);
     free(data);
-    co_loop_free(loop);
+    rt_free_loop(loop);
 }
 
 /* ------------------------------------------------------- closed peers */
@@ -225,7 +220,7 @@ Test(errors, epipe_after_the_unix_peer_closed_and_no_sigpipe)
     cr_assert_eq(w->next, -EPIPE);
     cr_assert_eq(sigpipes, 0, "a write raised SIGPIPE");
     co_fd_close(net.loop, sv[0]);
-    co_loop_free(loop);
+    rt_free_loop(loop);
 }
 
 Test(errors, epipe_after_the_tcp_peer_closed_and_no_sigpipe)
@@ -246,7 +241,7 @@ Test(errors, epipe_after_the_tcp_peer_closed_and_no_sigpipe)
     cr_assert_eq(w->next, -EPIPE, "%s", co_strerror((int)w->next));
     cr_assert_eq(sigpipes, 0, "a write raised SIGPIPE");
     co_fd_close(net.loop, w->fd);
-    co_loop_free(loop);
+    rt_free_loop(loop);
 }
 
 /* ------------------------------------------------------------ connect */
@@ -279,7 +274,7 @@ static ssize_t connect_once(const co_addr *addr, int *fd)
     run_one(&c->gen);
     res = c->io.result;
     *fd = c->io.fd;
-    co_loop_free(net.loop);
+    rt_free_loop(net.loop);
     return res;
 }
 
@@ -376,7 +371,7 @@ Test(errors, connect_times_out_and_closes_its_socket)
     cr_assert_eq(s->at_ms - s->started_ms, 100, "the timeout was honoured exactly");
     cr_assert_not(fd_open(s->closed_fd), "the timed-out socket was left open");
     close(lfd);
-    co_loop_free(net.loop);
+    rt_free_loop(net.loop);
 }
 
 /* ----------------------------------------------------- out of fds */
@@ -430,7 +425,7 @@ static int emfile_child(void)
     client = socket(AF_INET, SOCK_STREAM, 0);
     if (client < 0 || connect(client, &addr.u.sa, addr.len) < 0)
         return 2; /* now queued on the listener, waiting for an accept */
-    opt = net_options();
+    opt = rt_options();
     if (co_loop_new(&net.loop, &opt) < 0)
         return 3;
     s = CO_NEW(net.loop, starved, starved_fn);
@@ -466,7 +461,7 @@ static int emfile_child(void)
     if (write(client, "!", 1) != 1 || poll(&pfd, 1, 5000) != 1 || read(pfd.fd, &byte, 1) != 1 ||
         byte != '!')
         return 10;
-    co_loop_free(net.loop);
+    rt_free_loop(net.loop);
     return 0;
 }
 

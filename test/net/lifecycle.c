@@ -12,12 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static void init(void)
-{
-    memset(&net, 0, sizeof net);
-}
-
-TestSuite(lifecycle, .init = init, .timeout = 30);
+TestSuite(lifecycle, .init = net_reset, .timeout = 30);
 
 /* ------------------------------------------- what accept and connect give */
 
@@ -70,7 +65,7 @@ Test(lifecycle, accept_and_connect_give_nonblocking_cloexec_sockets)
     co_fd_close(net.loop, (int)m->out.result);
     co_fd_close(net.loop, (int)m->in.result);
     close(m->lfd);
-    co_loop_free(net.loop);
+    rt_free_loop(net.loop);
 }
 
 /* ------------------------------------------------- closing under a wait */
@@ -169,7 +164,7 @@ Test(lifecycle, closing_under_a_waiter_wakes_it_and_leaves_no_stale_events)
     close(m->a[1]);
     close(m->b[0]);
     close(m->b[1]);
-    co_loop_free(net.loop);
+    rt_free_loop(net.loop);
 }
 
 /* ------------------------------------------------------- cancellation */
@@ -291,7 +286,7 @@ Test(lifecycle, cancel_recv)
     cr_assert_arr_eq(next->buf, "go", 2);
     co_fd_close(net.loop, a);
     co_fd_close(net.loop, b);
-    co_loop_free(net.loop);
+    rt_free_loop(net.loop);
 }
 
 static void dial(canceller *self)
@@ -318,7 +313,7 @@ Test(lifecycle, cancel_accept)
     co_fd_close(net.loop, (int)next->io.result);
     close(c->extra);
     close(lfd);
-    co_loop_free(net.loop);
+    rt_free_loop(net.loop);
 }
 
 static void drain(canceller *self)
@@ -352,7 +347,7 @@ Test(lifecycle, cancel_send_all)
     co_fd_close(net.loop, a);
     co_fd_close(net.loop, b);
     free(data);
-    co_loop_free(net.loop);
+    rt_free_loop(net.loop);
 }
 
 Test(lifecycle, cancel_connect_closes_its_socket)
@@ -370,7 +365,7 @@ Test(lifecycle, cancel_connect_closes_its_socket)
     cr_assert_not(fd_open(victim->io.fd), "the cancelled connect left its socket open");
     close(filler);
     close(lfd);
-    co_loop_free(net.loop);
+    rt_free_loop(net.loop);
 }
 
 /* ---------------------------------------------- a timeout around a recv */
@@ -449,7 +444,7 @@ Test(lifecycle, recv_under_wait_for_times_out)
     cr_assert_arr_eq(m->after->buf, "late", 4);
     co_fd_close(net.loop, a);
     co_fd_close(net.loop, b);
-    co_loop_free(net.loop);
+    rt_free_loop(net.loop);
 }
 
 /* -------------------------------------------------------------- misuse */
@@ -503,7 +498,7 @@ Test(lifecycle, a_second_reader_of_one_fd_raises_ebusy)
     cr_assert_eq(m->first->io.result, 2, "the first reader is not disturbed");
     co_fd_close(net.loop, a);
     co_fd_close(net.loop, b);
-    co_loop_free(net.loop);
+    rt_free_loop(net.loop);
 }
 
 /* ---------------------------------------------------------- allocation */
@@ -527,7 +522,7 @@ static int ping_fn(co_gen *g)
     CO_BEGIN(self);
     for (self->i = 0; self->i < ROUNDS; self->i++) {
         if (self->i == 10)
-            self->allocs_after_warmup = net.allocs;
+            self->allocs_after_warmup = rt.allocs;
         if (!self->serve) {
             CO_SEND_ALL(self, &self->io, self->fd, "ping", 4);
             if (self->io.result != 4)
@@ -563,12 +558,12 @@ Test(lifecycle, operations_allocate_nothing)
     cr_assert_eq(rc, 0, "%s", co_strerror(rc));
     cr_assert_eq(asker->bad, 0);
     cr_assert_eq(server->bad, 0);
-    cr_assert_eq(net.allocs, asker->allocs_after_warmup,
-                 "%zu allocations in %d round trips", net.allocs - asker->allocs_after_warmup,
+    cr_assert_eq(rt.allocs, asker->allocs_after_warmup,
+                 "%zu allocations in %d round trips", rt.allocs - asker->allocs_after_warmup,
                  ROUNDS - 10);
     co_fd_close(net.loop, a);
     co_fd_close(net.loop, b);
-    co_loop_free(loop);
+    rt_free_loop(loop);
 }
 
 /* ------------------------------------------------------- out of memory */
@@ -655,10 +650,10 @@ Test(lifecycle, out_of_memory_at_every_allocation_site)
         m->writer = CO_NEW(net.loop, late_writer, late_writer_fn);
         m->addr = &addr;
         m->lfd = lfd;
-        net.alloc_calls = 0;
-        net.fail_at = n;
+        rt.alloc_calls = 0;
+        rt.fail_at = n;
         rc = co_run(net.loop, &m->gen);
-        net.fail_at = 0;
+        rt.fail_at = 0;
         OK_OR_ENOMEM(rc, rc == 0, "main", n);
         OK_OR_ENOMEM(m->connected, m->connected >= 0, "connect", n);
         if (m->connected >= 0)
@@ -671,15 +666,15 @@ Test(lifecycle, out_of_memory_at_every_allocation_site)
                       co_strerror(co_task_result(&m->writer->gen)),
                       co_strerror((int)m->writer->io.result), co_strerror(rc));
         }
-        if (net.alloc_calls < n) { /* nothing failed: everything must have worked */
+        if (rt.alloc_calls < n) { /* nothing failed: everything must have worked */
             cr_assert_eq(rc, 0);
             cr_assert_eq(m->got, 4);
-            co_loop_free(net.loop);
+            rt_free_loop(net.loop);
             close(lfd);
             break;
         }
         failed_once = failed_once || rc != 0 || m->got != 4;
-        co_loop_free(net.loop);
+        rt_free_loop(net.loop);
         close(lfd);
     }
     cr_assert_lt(n, 200, "some run must get through without a failure");

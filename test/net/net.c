@@ -1,7 +1,6 @@
 /*
- * net.c -- the socket tests' shared pieces (see net.h): the jumping clock,
- * the counting allocator, socket pairs made without a loop, and the echo
- * server and client tasks.
+ * net.c -- the socket tests' shared pieces (see net.h): their loop, socket
+ * pairs made without a loop, and the echo server and client tasks.
  */
 #include "net.h"
 
@@ -14,72 +13,19 @@
 
 net_state net;
 
-/* Time moves only by the loop's autojump: the hook hands back the loop's
- * own time, so a turn that reads the clock never moves it backwards. */
-static int64_t jumping_clock(void *ctx)
+void net_reset(void)
 {
-    net_state *s = ctx;
-    return s->loop ? co_now(s->loop) : 0;
-}
-
-static void *counting_alloc(void *ctx, size_t size)
-{
-    net_state *s = ctx;
-    void *p;
-    if (++s->alloc_calls == s->fail_at)
-        return NULL;
-    p = malloc(size);
-    if (p)
-        s->allocs++;
-    return p;
-}
-
-static void plain_free(void *ctx, void *p, size_t size)
-{
-    (void)ctx;
-    (void)size;
-    free(p);
-}
-
-co_loop_options net_options(void)
-{
-    co_loop_options opt;
-    memset(&opt, 0, sizeof opt);
-    opt.hooks.clock = jumping_clock;
-    opt.hooks.alloc = counting_alloc;
-    opt.hooks.free = plain_free;
-    opt.hooks.ctx = &net;
-    opt.autojump = true;
-    return opt;
+    memset(&net, 0, sizeof net);
+    rt_reset();
 }
 
 co_loop *net_loop(void)
 {
-    co_loop_options opt = net_options();
-    int rc;
-    net.loop = NULL;
-    rc = co_loop_new(&net.loop, &opt);
-    cr_assert_eq(rc, 0, "co_loop_new: %s", co_strerror(rc));
+    net.loop = rt_loop();
     return net.loop;
 }
 
-int net_run(co_gen *main)
-{
-    int rc = co_run(net.loop, main);
-    co_loop_free(net.loop);
-    net.loop = NULL;
-    return rc;
-}
-
-int64_t net_ms(void) { return co_now(net.loop) / MS; }
-
-void net_spawn(co_gen *frame)
-{
-    int rc;
-    cr_assert_not_null(frame, "CO_NEW returned NULL");
-    rc = co_spawn(frame);
-    cr_assert_eq(rc, 0, "co_spawn: %s", co_strerror(rc));
-}
+int64_t net_ms(void) { return rt_ms(net.loop); }
 
 /* ------------------------------------------------------------ sockets */
 
@@ -295,6 +241,6 @@ void run_echo(int lfd, const co_addr *addr, int n)
         cr_assert_eq(c->in_len, c->out_len, "client %d got %zu bytes", i, c->in_len);
         cr_assert_arr_eq(c->in, c->out, c->out_len, "client %d got another echo", i);
     }
-    co_loop_free(loop);
+    rt_free_loop(loop);
     net.loop = NULL;
 }

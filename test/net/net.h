@@ -1,8 +1,8 @@
 /*
- * net.h -- what the socket tests share: a loop whose clock only moves when
- * it jumps to the next deadline (so timeouts are exact and instant), an
- * allocator that counts, connected socket pairs made without the loop, and
- * an echo server, its connection handlers and a client, as tasks.
+ * net.h -- what the socket tests add to testloop.h: the loop a test runs
+ * (its clock moves only by autojump, so timeouts are exact and instant),
+ * connected socket pairs made without the loop, and an echo server, its
+ * connection handlers and a client, as tasks.
  *
  * Criterion runs each test in a process of its own: the state is global.
  */
@@ -11,35 +11,25 @@
 
 #include <corio/corio.h>
 
-#include <criterion/criterion.h>
+#include "testloop.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define MS (INT64_C(1000000)) /* one millisecond in the loop's ns */
-
 typedef struct net_state {
-    co_loop *loop;
-    size_t allocs;      /* successful allocations from the loop's hook */
-    size_t alloc_calls; /* every call of the hook, failed ones too      */
-    size_t fail_at;     /* the call (1-based) that fails; 0: none       */
-    char dir[64];  /* a temporary directory for Unix sockets      */
+    co_loop *loop; /* the loop net_loop made                 */
+    char dir[64];  /* a temporary directory for Unix sockets */
 } net_state;
 
 extern net_state net;
 
-/* The options of such a loop: jumping clock, counting allocator. */
-co_loop_options net_options(void);
-/* A loop on the jumping clock and the counting allocator (backend from
- * $CORIO_BACKEND); net.loop is set to it. */
+/* Clears `net` and `rt`: every suite's init. */
+void net_reset(void);
+/* rt_loop(), kept in net.loop. */
 co_loop *net_loop(void);
-/* co_run(net.loop, main), then frees the loop; returns main's result. */
-int net_run(co_gen *main);
 /* The loop's time in ms. */
 int64_t net_ms(void);
-/* Asserts that co_spawn accepts frame. */
-void net_spawn(co_gen *frame);
 
 /* A connected TCP pair over 127.0.0.1 (a: the connecting side), made with
  * blocking calls before any loop runs, then made non-blocking. */

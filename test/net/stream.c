@@ -11,11 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static void init(void)
-{
-    memset(&net, 0, sizeof net);
-}
-
 static void fini(void)
 {
     if (net.dir[0]) { /* what the Unix tests left behind */
@@ -24,7 +19,7 @@ static void fini(void)
     }
 }
 
-TestSuite(stream, .init = init, .fini = fini, .timeout = 30);
+TestSuite(stream, .init = net_reset, .fini = fini, .timeout = 30);
 
 Test(stream, echo_ipv4)
 {
@@ -161,7 +156,7 @@ Test(stream, several_mib_in_partial_writes)
     co_fd_close(net.loop, a);
     co_fd_close(net.loop, b);
     free(s->data);
-    co_loop_free(loop);
+    rt_free_loop(loop);
 }
 
 /* ------------------------------------------------------- end of stream */
@@ -231,7 +226,7 @@ Test(stream, end_of_stream)
     cr_assert_eq(r->after, 0, "after the end, a read returns 0 again");
     co_fd_close(net.loop, a);
     co_fd_close(net.loop, b);
-    co_loop_free(loop);
+    rt_free_loop(loop);
 }
 
 typedef struct exact_reader {
@@ -272,5 +267,5 @@ Test(stream, recv_exactly_waits_for_every_byte)
     cr_assert_eq(r->at_ms, 10, "it had to wait for the second piece");
     co_fd_close(net.loop, a);
     co_fd_close(net.loop, b);
-    co_loop_free(loop);
+    rt_free_loop(loop);
 }

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static void init(void) { rx_reset(); }
+static void init(void) { rt_reset(); }
 
 TestSuite(reactor_loop, .init = init, .timeout = 20);
 
@@ -58,7 +58,6 @@ static int read_one_byte(co_loop *loop)
     rx_pipe(p);
     cr_assert_eq(write(p[1], "b", 1), 1);
     m->fd = p[0];
-    rx.loop = loop;
     rc = rx_run(loop, &m->gen);
     co_fd_close(loop, p[0]);
     close(p[1]);
@@ -68,7 +67,7 @@ static int read_one_byte(co_loop *loop)
 Test(reactor_loop, each_backend_of_the_build_can_be_chosen_by_name)
 {
     for (size_t i = 0; i < sizeof known_backends / sizeof known_backends[0]; i++) {
-        co_loop_options opt = rx_options();
+        co_loop_options opt = rt_options();
         co_loop *loop = NULL;
         int rc;
         opt.backend = known_backends[i];
@@ -80,44 +79,44 @@ Test(reactor_loop, each_backend_of_the_build_can_be_chosen_by_name)
         cr_assert_eq(rc, 0, "%s: %s", opt.backend, co_strerror(rc));
         cr_assert_str_eq(co_loop_backend(loop), opt.backend);
         cr_assert_eq(read_one_byte(loop), 0, "%s cannot wait for a pipe", opt.backend);
-        rx_free(loop);
+        rt_free_loop(loop);
     }
 }
 
 Test(reactor_loop, the_option_overrides_the_environment)
 {
-    co_loop_options opt = rx_options();
+    co_loop_options opt = rt_options();
     co_loop *loop;
     setenv("CORIO_BACKEND", "no-such-backend", 1);
     opt.backend = "poll";
     cr_assert_eq(co_loop_new(&loop, &opt), 0);
     cr_assert_str_eq(co_loop_backend(loop), "poll");
-    rx_free(loop);
+    rt_free_loop(loop);
 }
 
 Test(reactor_loop, the_environment_chooses_when_the_option_is_empty)
 {
-    co_loop_options opt = rx_options();
+    co_loop_options opt = rt_options();
     co_loop *loop;
     setenv("CORIO_BACKEND", "poll", 1);
     opt.backend = "";
     cr_assert_eq(co_loop_new(&loop, &opt), 0);
     cr_assert_str_eq(co_loop_backend(loop), "poll");
-    rx_free(loop);
+    rt_free_loop(loop);
     cr_assert_eq(co_loop_new(&loop, NULL), 0);
     cr_assert_str_eq(co_loop_backend(loop), "poll");
-    rx_free(loop);
+    rt_free_loop(loop);
 }
 
 Test(reactor_loop, an_unknown_backend_is_ebadarg_and_allocates_nothing)
 {
-    co_loop_options opt = rx_options();
+    co_loop_options opt = rt_options();
     co_loop *loop = (co_loop *)&opt; /* must come back NULL */
     int next_fd = rx_next_fd();
     opt.backend = "select";
     cr_assert_eq(co_loop_new(&loop, &opt), CO_EBADARG);
     cr_assert_null(loop);
-    cr_assert_eq(rx.alloc_calls, 0);
+    cr_assert_eq(rt.alloc_calls, 0);
     cr_assert_eq(rx_next_fd(), next_fd, "an fd leaked");
     setenv("CORIO_BACKEND", "select", 1);
     cr_assert_eq(co_loop_new(&loop, NULL), CO_EBADARG);
@@ -133,19 +132,19 @@ Test(reactor_loop, co_loop_new_survives_failure_at_each_allocation)
     int next_fd = rx_next_fd();
     size_t n;
     for (n = 1;; n++) {
-        co_loop_options opt = rx_options();
+        co_loop_options opt = rt_options();
         co_loop *loop = NULL;
         int rc;
-        rx_reset();
-        rx.fail_at = n;
+        rt_reset();
+        rt.fail_at = n;
         rc = co_loop_new(&loop, &opt);
         if (rc == 0) {
-            rx_free(loop);
+            rt_free_loop(loop);
             break;
         }
         cr_assert_eq(rc, CO_ENOMEM, "allocation %zu: %s", n, co_strerror(rc));
         cr_assert_null(loop);
-        cr_assert_eq(rx.live_bytes, 0, "allocation %zu failed: %zu bytes leaked", n, rx.live_bytes);
+        cr_assert_eq(rt.live_bytes, 0, "allocation %zu failed: %zu bytes leaked", n, rt.live_bytes);
         cr_assert_eq(rx_next_fd(), next_fd, "allocation %zu failed: an fd leaked", n);
     }
     cr_assert_gt(n, 2, "co_loop_new allocated only %zu times", n - 1);
@@ -177,19 +176,17 @@ static int waits_pipes_fn(co_gen *g)
  * so that the fd table and the poll map must grow. */
 static int run_with_pipes(size_t fail_at)
 {
-    co_loop_options opt = rx_options();
+    co_loop_options opt = rt_options();
     co_loop *loop = NULL;
     waits_pipes *m;
     int rc, p[2];
-    rx_reset();
-    rx.fail_at = fail_at;
+    rt_reset();
+    rt.fail_at = fail_at;
     if ((rc = co_loop_new(&loop, &opt)) < 0)
         return rc;
-    rx.loop = loop;
     m = CO_NEW(loop, waits_pipes, waits_pipes_fn);
     if (m == NULL) {
         co_loop_free(loop);
-        rx.loop = NULL;
         return CO_ENOMEM;
     }
     for (int i = 0; i < 4; i += 2) {
@@ -204,7 +201,6 @@ static int run_with_pipes(size_t fail_at)
     for (int i = 0; i < 4; i++)
         co_fd_close(loop, m->fds[i]);
     co_loop_free(loop);
-    rx.loop = NULL;
     return rc;
 }
 
@@ -213,12 +209,12 @@ Test(reactor_loop, a_run_survives_failure_at_each_allocation)
     size_t total;
     int next_fd = rx_next_fd();
     cr_assert_eq(run_with_pipes(0), 0);
-    total = rx.alloc_calls;
+    total = rt.alloc_calls;
     cr_assert_gt(total, 3);
     for (size_t n = 1; n <= total; n++) {
         int rc = run_with_pipes(n);
         cr_assert(rc == 0 || rc == CO_ENOMEM, "allocation %zu: %s", n, co_strerror(rc));
-        cr_assert_eq(rx.live_bytes, 0, "allocation %zu failed: %zu bytes leaked", n, rx.live_bytes);
+        cr_assert_eq(rt.live_bytes, 0, "allocation %zu failed: %zu bytes leaked", n, rt.live_bytes);
         cr_assert_eq(rx_next_fd(), next_fd, "allocation %zu failed: an fd leaked", n);
     }
 }

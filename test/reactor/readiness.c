@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static void rx_init(void) { rx_reset(); }
+static void rx_init(void) { rt_reset(); }
 
 /* ------------------------------------------------------------ the tasks */
 
@@ -134,11 +134,11 @@ TestSuite(reactor_fd, .init = rx_init);
 Test(reactor_fd, loop_uses_the_backend_the_suite_runs_for)
 {
     const char *want = getenv("CORIO_BACKEND");
-    co_loop *loop = rx_loop();
+    co_loop *loop = rt_loop();
     cr_assert_not_null(co_loop_backend(loop));
     if (want && *want)
         cr_assert_str_eq(co_loop_backend(loop), want);
-    rx_free(loop);
+    rt_free_loop(loop);
 }
 
 /* ---------------------------------------------------- level-triggered */
@@ -147,7 +147,7 @@ Test(reactor_fd, loop_uses_the_backend_the_suite_runs_for)
  * new write in between. */
 static void check_level_triggered_read(int fds[2])
 {
-    co_loop *loop = rx_loop();
+    co_loop *loop = rt_loop();
     reader *r;
     put(fds[1], "abcde");
     r = spawn_reader(loop, fds[0], 5);
@@ -157,7 +157,7 @@ static void check_level_triggered_read(int fds[2])
     cr_assert_eq(memcmp(r->buf, "abcde", 5), 0);
     co_fd_close(loop, fds[0]);
     co_fd_close(loop, fds[1]);
-    rx_free(loop);
+    rt_free_loop(loop);
 }
 
 Test(reactor_fd, pipe_reader_is_woken_again_while_data_remains)
@@ -200,7 +200,7 @@ static int late_write_step(script *self, int n)
 
 Test(reactor_fd, reader_waiting_on_empty_pipe_wakes_when_data_arrives)
 {
-    co_loop *loop = rx_loop();
+    co_loop *loop = rt_loop();
     late_ctx c;
     int p[2];
     rx_pipe(p);
@@ -213,12 +213,12 @@ Test(reactor_fd, reader_waiting_on_empty_pipe_wakes_when_data_arrives)
     cr_assert_eq(c.r->wakes, 3);
     co_fd_close(loop, p[0]);
     co_fd_close(loop, p[1]);
-    rx_free(loop);
+    rt_free_loop(loop);
 }
 
 Test(reactor_fd, writer_is_woken_again_while_the_fd_stays_writable)
 {
-    co_loop *loop = rx_loop();
+    co_loop *loop = rt_loop();
     waiter *w;
     int s[2];
     rx_socketpair(s);
@@ -227,7 +227,7 @@ Test(reactor_fd, writer_is_woken_again_while_the_fd_stays_writable)
     cr_assert_eq(w->wakes, 3);
     co_fd_close(loop, s[0]);
     co_fd_close(loop, s[1]);
-    rx_free(loop);
+    rt_free_loop(loop);
 }
 
 /* A writer on a full socket wakes once the other end has drained it. */
@@ -257,7 +257,7 @@ static int drain_step(script *self, int n)
 
 static void check_writer_wakes_after_drain(int fds[2])
 {
-    co_loop *loop = rx_loop();
+    co_loop *loop = rt_loop();
     drain_ctx c;
     c.full = fds[0];
     c.other = fds[1];
@@ -269,7 +269,7 @@ static void check_writer_wakes_after_drain(int fds[2])
     cr_assert_eq(c.w->wakes, 1);
     co_fd_close(loop, fds[0]);
     co_fd_close(loop, fds[1]);
-    rx_free(loop);
+    rt_free_loop(loop);
 }
 
 Test(reactor_fd, socket_writer_wakes_when_the_peer_drains)
@@ -321,7 +321,7 @@ static int both_step(script *self, int n)
 
 Test(reactor_fd, reader_and_writer_wait_on_one_socket_together)
 {
-    co_loop *loop = rx_loop();
+    co_loop *loop = rt_loop();
     both_ctx c;
     int s[2];
     rx_socketpair(s);
@@ -337,7 +337,7 @@ Test(reactor_fd, reader_and_writer_wait_on_one_socket_together)
     cr_assert_eq(c.r->buf[0], 'r');
     co_fd_close(loop, s[0]);
     co_fd_close(loop, s[1]);
-    rx_free(loop);
+    rt_free_loop(loop);
 }
 
 /* --------------------------------------------------------- one waiter */
@@ -381,7 +381,7 @@ static int busy_step(script *self, int n)
 
 static void check_second_waiter_busy(unsigned dir)
 {
-    co_loop *loop = rx_loop();
+    co_loop *loop = rt_loop();
     busy_ctx c = {0};
     int s[2];
     rx_socketpair(s);
@@ -393,7 +393,7 @@ static void check_second_waiter_busy(unsigned dir)
     cr_assert_eq(run_script(loop, busy_step, &c), 0);
     co_fd_close(loop, s[0]);
     co_fd_close(loop, s[1]);
-    rx_free(loop);
+    rt_free_loop(loop);
 }
 
 Test(reactor_fd, second_reader_of_an_fd_gets_ebusy)
@@ -411,13 +411,13 @@ Test(reactor_fd, second_writer_of_an_fd_gets_ebusy)
 /* closed: a number nothing has open, found once the loop has its own fds */
 static void check_bad_fd(bool closed, unsigned dir)
 {
-    co_loop *loop = rx_loop();
+    co_loop *loop = rt_loop();
     int fd = closed ? rx_next_fd() : -1;
     waiter *w = spawn_waiter(loop, fd, dir, 1);
     int rc = rx_run(loop, &w->gen);
     cr_assert_eq(rc, -EBADF, "fd %d dir %u: %s, %d wake-ups", fd, dir, co_strerror(rc), w->wakes);
     cr_assert_eq(w->wakes, 0);
-    rx_free(loop);
+    rt_free_loop(loop);
 }
 
 Test(reactor_fd, waiting_on_a_negative_fd_is_ebadf)
@@ -462,7 +462,7 @@ static int close_step(script *self, int n)
 
 Test(reactor_fd, closing_an_fd_wakes_its_waiters_with_ebadf)
 {
-    co_loop *loop = rx_loop();
+    co_loop *loop = rt_loop();
     close_ctx c = {0};
     int s[2];
     rx_socketpair(s);
@@ -475,7 +475,7 @@ Test(reactor_fd, closing_an_fd_wakes_its_waiters_with_ebadf)
     cr_assert_eq(c.r->wakes + c.w->wakes, 0);
     cr_assert_eq(co_fd_close(loop, c.fd), -EBADF, "closed twice");
     co_fd_close(loop, s[1]);
-    rx_free(loop);
+    rt_free_loop(loop);
 }
 
 /* -------------------------------------------------------- fd reuse */
@@ -528,7 +528,7 @@ static int reuse_step(script *self, int n)
 
 Test(reactor_fd, a_reused_fd_number_gets_no_stale_wakeup)
 {
-    co_loop *loop = rx_loop();
+    co_loop *loop = rt_loop();
     reuse_ctx c = {0};
     int p[2];
     rx_pipe(p);
@@ -540,7 +540,7 @@ Test(reactor_fd, a_reused_fd_number_gets_no_stale_wakeup)
     co_fd_close(loop, c.old_rd);
     co_fd_close(loop, c.old_wr);
     co_fd_close(loop, c.new_wr);
-    rx_free(loop);
+    rt_free_loop(loop);
 }
 
 /* The same number, the same open file: forgotten and waited on again. */
@@ -574,7 +574,7 @@ static int forget_step(script *self, int n)
 
 Test(reactor_fd, a_forgotten_fd_can_be_waited_on_again)
 {
-    co_loop *loop = rx_loop();
+    co_loop *loop = rt_loop();
     forget_ctx c = {0};
     int p[2];
     rx_pipe(p);
@@ -586,7 +586,7 @@ Test(reactor_fd, a_forgotten_fd_can_be_waited_on_again)
     cr_assert_eq(c.after->buf[0], 'z');
     co_fd_close(loop, p[0]);
     co_fd_close(loop, p[1]);
-    rx_free(loop);
+    rt_free_loop(loop);
 }
 
 /* ------------------------------------------- cancellation, end of stream */
@@ -623,7 +623,7 @@ static int cancel_step(script *self, int n)
 
 Test(reactor_fd, a_cancelled_waiter_frees_its_slot)
 {
-    co_loop *loop = rx_loop();
+    co_loop *loop = rt_loop();
     cancel_ctx c = {0};
     int p[2];
     rx_pipe(p);
@@ -636,12 +636,12 @@ Test(reactor_fd, a_cancelled_waiter_frees_its_slot)
     cr_assert_eq(c.next->buf[0], 'n');
     co_fd_close(loop, p[0]);
     co_fd_close(loop, p[1]);
-    rx_free(loop);
+    rt_free_loop(loop);
 }
 
 Test(reactor_fd, closing_the_write_end_wakes_the_reader_at_eof)
 {
-    co_loop *loop = rx_loop();
+    co_loop *loop = rt_loop();
     reader *r;
     int p[2];
     rx_pipe(p);
@@ -652,12 +652,12 @@ Test(reactor_fd, closing_the_write_end_wakes_the_reader_at_eof)
     cr_assert_eq(r->got, 2);
     cr_assert(r->eof);
     co_fd_close(loop, p[0]);
-    rx_free(loop);
+    rt_free_loop(loop);
 }
 
 Test(reactor_fd, closing_the_peer_wakes_a_writer_on_a_full_socket)
 {
-    co_loop *loop = rx_loop();
+    co_loop *loop = rt_loop();
     waiter *w;
     int s[2];
     rx_socketpair(s);
@@ -669,7 +669,7 @@ Test(reactor_fd, closing_the_peer_wakes_a_writer_on_a_full_socket)
     cr_assert_eq(write(s[0], "x", 1), -1);
     cr_assert_eq(errno, EPIPE);
     co_fd_close(loop, s[0]);
-    rx_free(loop);
+    rt_free_loop(loop);
 }
 
 /* ------------------------------------------------------ outside a task */

@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void init(void) { rx_reset(); }
+static void init(void) { rt_reset(); }
 
 TestSuite(reactor_signals, .init = init, .timeout = 20);
 
@@ -73,13 +73,13 @@ static int catcher_fn(co_gen *g)
 
 Test(reactor_signals, a_raised_signal_sets_the_awaited_event)
 {
-    co_loop *loop = rx_loop();
+    co_loop *loop = rt_loop();
     catcher *c = CO_NEW(loop, catcher, catcher_fn);
     co_event_init(&c->ev);
     c->times = 3;
     cr_assert_eq(rx_run(loop, &c->gen), 0, "a signal was lost");
     cr_assert_eq(c->caught, 3);
-    rx_free(loop);
+    rt_free_loop(loop);
 }
 
 Test(reactor_signals, one_loop_watches_a_signal_at_a_time)
@@ -325,10 +325,10 @@ static int ignorer_fn(co_gen *g)
 
 Test(reactor_signals, an_ignored_sigint_stays_ignored_during_run)
 {
-    co_loop *loop = rx_loop();
+    co_loop *loop = rt_loop();
     ignorer *m = CO_NEW(loop, ignorer, ignorer_fn);
     set_handler(SIGINT, SIG_IGN);
     cr_assert_eq(rx_run(loop, &m->gen), 0);
     cr_assert_eq(handler_of(SIGINT), SIG_IGN);
-    rx_free(loop);
+    rt_free_loop(loop);
 }

@@ -51,7 +51,7 @@ static co_loop *real_loop(void)
 
 static void init(void)
 {
-    rx_reset();
+    rt_reset();
     atomic_store(&turns, 0);
 }
 

@@ -1,85 +1,14 @@
 /*
- * util.c -- the frozen clock, the counting allocator, the guarded run and the
- * fd helpers of the reactor tests (see util.h).
+ * util.c -- the guarded run and the fd helpers of the reactor tests (see
+ * util.h).
  */
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-rx_state rx;
-
-void rx_reset(void)
-{
-    rx_state zero = {0};
-    rx = zero;
-}
-
-/* The clock reads the loop's own time back: only autojump moves it, and
-   never backwards. */
-static int64_t frozen_clock(void *ctx)
-{
-    rx_state *s = ctx;
-    return s->loop ? co_now(s->loop) : 0;
-}
-
-static void *counting_alloc(void *ctx, size_t size)
-{
-    rx_state *s = ctx;
-    void *p;
-    if (++s->alloc_calls == s->fail_at)
-        return NULL;
-    p = malloc(size);
-    if (p) {
-        s->live_bytes += size;
-        memset(p, 0xA5, size); /* garbage, so a missed initialisation shows */
-    }
-    return p;
-}
-
-static void counting_free(void *ctx, void *p, size_t size)
-{
-    rx_state *s = ctx;
-    if (p == NULL)
-        return;
-    s->live_bytes -= size;
-    free(p);
-}
-
-co_loop_options rx_options(void)
-{
-    co_loop_options opt;
-    memset(&opt, 0, sizeof opt);
-    opt.hooks.clock = frozen_clock;
-    opt.hooks.alloc = counting_alloc;
-    opt.hooks.free = counting_free;
-    opt.hooks.ctx = &rx;
-    opt.autojump = true;
-    return opt;
-}
-
-co_loop *rx_loop(void)
-{
-    co_loop_options opt = rx_options();
-    co_loop *loop = NULL;
-    int rc = co_loop_new(&loop, &opt);
-    cr_assert_eq(rc, 0, "co_loop_new: %s", co_strerror(rc));
-    cr_assert_not_null(loop);
-    rx.loop = loop;
-    return loop;
-}
-
-void rx_free(co_loop *loop)
-{
-    co_loop_free(loop);
-    if (rx.loop == loop) /* the clock must not read a freed loop */
-        rx.loop = NULL;
-    cr_assert_eq(rx.live_bytes, 0, "%zu bytes leaked", rx.live_bytes);
-}
 
 typedef struct guard {
     co_gen gen;

@@ -4,7 +4,7 @@
  * crashing, and the await macros raise it in the task.  (Calls that crash
  * on NULL today are in pending.c.)
  */
-#include "harness.h"
+#include "testloop.h"
 
 #include <errno.h>
 #include <string.h>

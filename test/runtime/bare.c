@@ -4,7 +4,7 @@
  * POSIX reactor, time from a millisecond tick counter, and an idle hook
  * standing for the WFI that sleeps until the next timer interrupt.
  */
-#include "harness.h"
+#include "testloop.h"
 
 TestSuite(bare, .init = rt_reset);
 

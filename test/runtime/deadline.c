@@ -5,7 +5,7 @@
  * reaches the waiter; in time, its value comes back and the deadline is
  * gone; a cancellation from outside stays a cancellation.
  */
-#include "harness.h"
+#include "testloop.h"
 
 #include <errno.h>
 

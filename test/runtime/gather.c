@@ -4,7 +4,7 @@
  * cancellation of the gathering task reaching its children, gathers of
  * finished tasks, and a task claimed by two gathers.
  */
-#include "harness.h"
+#include "testloop.h"
 
 #include <errno.h>
 

@@ -4,7 +4,7 @@
  * and the body and is raised once all have finished; co_group_errors gives
  * each member's outcome; a shutting-down group takes no new members.
  */
-#include "harness.h"
+#include "testloop.h"
 
 #include <errno.h>
 

@@ -107,6 +107,9 @@ static int open_fds(void)
     return n;
 }
 
+/* Runs that reported the failed allocation as CO_ENOMEM (or a NULL CO_NEW). */
+static size_t reported;
+
 /* One run with allocation `fail_at` failing; true if it saw no failure. */
 static bool run_failing_at(size_t fail_at)
 {
@@ -121,10 +124,12 @@ static bool run_failing_at(size_t fail_at)
     if (rc < 0) {
         cr_assert_eq(rc, CO_ENOMEM, "allocation %zu: co_loop_new: %s", fail_at, co_strerror(rc));
         cr_assert_null(loop);
+        reported++;
     } else {
         m = CO_NEW(loop, oom_main, oom_main_fn);
         if (m == NULL) {
             cr_assert_eq(rt.alloc_calls, fail_at, "CO_NEW failed with no failing allocation");
+            reported++;
         } else {
             rc = co_run(loop, &m->gen);
             cr_assert(rc == 0 || rc == CO_ENOMEM, "allocation %zu: co_run: %s", fail_at,
@@ -133,6 +138,7 @@ static bool run_failing_at(size_t fail_at)
                       co_strerror(rc));
             if (rt.alloc_calls < fail_at)
                 cr_assert_eq(rc, 0);
+            reported += rc == CO_ENOMEM;
         }
         rt_free_loop(loop);
     }
@@ -149,6 +155,9 @@ Test(oom, every_allocation_failure_is_a_clean_error)
         if (run_failing_at(n))
             break;
     cr_assert_lt(n, 5000, "the scenario never ran without a failure");
+    /* no failure was swallowed: each of the n - 1 failing runs said so */
+    cr_expect_eq(reported, n - 1, "%zu of %zu failed allocations went unreported", n - 1 - reported,
+                 n - 1);
     /* the loop, the task list, pool chunks, the heap, the group's list... */
     cr_expect_gt(n, 5, "only %zu allocations: the scenario is too small", n - 1);
 }

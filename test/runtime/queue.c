@@ -4,7 +4,7 @@
  * come first served, the non-waiting forms, shutdown, and cancelled waiters
  * that must neither lose nor duplicate an item, nor strand the next waiter.
  */
-#include "harness.h"
+#include "testloop.h"
 
 #include <string.h>
 

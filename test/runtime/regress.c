@@ -2,7 +2,7 @@
  * regress.c -- the runtime's first bugs, found by this suite, each kept as a
  * test of the behaviour asyncio has (the comment above each says which).
  */
-#include "harness.h"
+#include "testloop.h"
 
 #include <errno.h>
 
@@ -621,9 +621,9 @@ Test(regress, huge_millisecond_sleeps_do_not_overflow)
 
 #ifdef RT_BARE
 /* Built with the bare scheduler instead of libcorio:
- *   cc -std=c11 -DRT_BARE -Iinclude -Isrc -Itest/runtime test/runtime/pending.c \
- *      test/runtime/harness.c src/sched.c src/heap.c src/sync.c src/error.c \
- *      src/bare.c -lcriterion -o pending-bare
+ *   cc -std=c11 -DRT_BARE -Iinclude -Isrc -Itest/common test/runtime/regress.c \
+ *      test/common/testloop.c src/sched.c src/heap.c src/pool.c src/sync.c \
+ *      src/error.c src/bare.c -lcriterion -o regress-bare
  */
 static co_event button;
 static int idle_waits;

@@ -4,7 +4,7 @@
  * semaphore over its bound), and cancellation of a waiter, which must leave
  * the other waiters and the state intact and pass on a wake-up it received.
  */
-#include "harness.h"
+#include "testloop.h"
 
 TestSuite(sync, .init = rt_reset);
 

@@ -4,7 +4,7 @@
  * cancelling() count, cancellation before the first step, and the errors of
  * awaits that cannot be: on itself, outside a task, a bare yield.
  */
-#include "harness.h"
+#include "testloop.h"
 
 #include <errno.h>
 

@@ -3,7 +3,7 @@
  * deadlines in the order they were set, negative and huge sleeps, and a
  * clock read once per turn of the loop.
  */
-#include "harness.h"
+#include "testloop.h"
 
 TestSuite(time, .init = rt_reset);
 

@@ -4,7 +4,7 @@
  * Every survivor wakes exactly once, at its deadline, in (deadline, arming)
  * order; no cancelled one ever wakes.
  */
-#include "harness.h"
+#include "testloop.h"
 
 #include <stdlib.h>
 

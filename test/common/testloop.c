@@ -1,8 +1,8 @@
 /*
- * harness.c -- the fake clock, the counting allocator and the line log that
- * the runtime tests share (see harness.h).
+ * testloop.c -- the fake clock, the counting allocator, loop making and
+ * freeing, and the line log that the runtime's suites share (see testloop.h).
  */
-#include "harness.h"
+#include "testloop.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,16 +17,12 @@ void rt_reset(void)
     rt = zero;
 }
 
-/* The fake clock moves when a test moves it or when the loop jumps to its
- * next deadline.  It follows the loop's own time because the loop reads its
- * clock hook again after a jump (see pending.c: a clock that stays behind
- * takes co_now back in time). */
+/* A plain value: autojump moves the loop's time past it, and the loop never
+ * takes its time back when it reads a clock that stayed behind. */
 static int64_t fake_clock(void *ctx)
 {
     rt_state *s = ctx;
     s->clock_reads++;
-    if (s->loop && co_now(s->loop) > s->clock)
-        return co_now(s->loop);
     return s->clock;
 }
 
@@ -35,7 +31,7 @@ static void *counting_alloc(void *ctx, size_t size)
     rt_state *s = ctx;
     void *p;
     s->alloc_calls++;
-    if (s->fail_at && s->alloc_calls == s->fail_at)
+    if (s->failing || (s->fail_at && s->alloc_calls == s->fail_at))
         return NULL;
     p = malloc(size);
     if (p) {
@@ -69,15 +65,40 @@ co_loop_options rt_options(void)
     return opt;
 }
 
+co_loop *rt_loop_with(const co_loop_options *opt)
+{
+    co_loop *loop = NULL;
+    int rc = co_loop_new(&loop, opt);
+    cr_assert_eq(rc, 0, "co_loop_new: %s", co_strerror(rc));
+    cr_assert_not_null(loop);
+    return loop;
+}
+
 co_loop *rt_loop(void)
 {
     co_loop_options opt = rt_options();
-    co_loop *loop = NULL;
-    int rc = co_loop_new(&loop, &opt);
-    cr_assert_eq(rc, 0, "co_loop_new: %s", co_strerror(rc));
-    cr_assert_not_null(loop);
-    rt.loop = loop;
-    return loop;
+    return rt_loop_with(&opt);
+}
+
+void rt_free_loop(co_loop *loop)
+{
+    co_loop_free(loop);
+    cr_assert_eq(rt.allocs, rt.frees, "%zu allocations but %zu frees", rt.allocs, rt.frees);
+    cr_assert_eq(rt.live_bytes, 0, "%zu bytes still allocated (or freed with a wrong size)",
+                 rt.live_bytes);
+}
+
+void rt_spawn(co_gen *frame)
+{
+    int rc;
+    cr_assert_not_null(frame, "CO_NEW returned NULL");
+    rc = co_spawn(frame);
+    cr_assert_eq(rc, 0, "co_spawn: %s", co_strerror(rc));
+}
+
+int64_t rt_ms(const co_loop *loop)
+{
+    return co_now(loop) / MS;
 }
 
 void rt_log(const char *fmt, ...)
@@ -92,27 +113,4 @@ void rt_log(const char *fmt, ...)
     rt.log_len += (size_t)n;
     rt.log[rt.log_len++] = '\n';
     rt.log[rt.log_len] = '\0';
-}
-
-void rt_spawn(co_gen *frame)
-{
-    int rc;
-    cr_assert_not_null(frame, "CO_NEW returned NULL");
-    rc = co_spawn(frame);
-    cr_assert_eq(rc, 0, "co_spawn: %s", co_strerror(rc));
-}
-
-void rt_free_loop(co_loop *loop)
-{
-    if (rt.loop == loop)
-        rt.loop = NULL;
-    co_loop_free(loop);
-    cr_assert_eq(rt.allocs, rt.frees, "%zu allocations but %zu frees", rt.allocs, rt.frees);
-    cr_assert_eq(rt.live_bytes, 0, "%zu bytes still allocated (or freed with a wrong size)",
-                 rt.live_bytes);
-}
-
-int64_t rt_ms(const co_loop *loop)
-{
-    return co_now(loop) / MS;
 }
