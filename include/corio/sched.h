@@ -196,6 +196,14 @@ typedef struct co_deadline {
         CO_AWAIT_CATCH(self, member);                                                      \
         CO__CHECK(self, co__deadline_end((deadline), CO_THROWN(self)));                    \
     } while (0)
+/* The same, but the outcome is caught: CO_THROWN(self) is then 0, CO_ETIMEOUT
+ * or the child's own error (try: ... except TimeoutError: around it). */
+#define CO_WAIT_FOR_CATCH(self, deadline, member, ms)                                      \
+    do {                                                                                   \
+        CO__CHECK(self, co__deadline_arm((deadline), NULL, co__ms_to_ns(ms)));             \
+        CO_AWAIT_CATCH(self, member);                                                      \
+        co__set_thrown(&(self)->gen, co__deadline_end((deadline), CO_THROWN(self)));       \
+    } while (0)
 /* The same around a spawned task: on expiry the task is cancelled and awaited. */
 #define CO_WAIT_FOR_TASK(self, deadline, task, ms)                                         \
     do {                                                                                   \

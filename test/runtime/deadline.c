@@ -288,3 +288,55 @@ Test(deadline, an_outer_cancellation_of_a_wait_for_task_is_not_a_timeout)
     cr_expect_eq(c->result, CO_ECANCELLED);
     rt_free_loop(loop);
 }
+
+/* try: await wait_for(job(), limit) except TimeoutError: -- caught where it
+ * happens, and the task goes on. */
+typedef struct {
+    co_gen gen;
+    co_deadline deadline;
+    job work;
+    int limit;
+    int caught, after;
+} catching_waiter;
+
+static int catching_waiter_fn(co_gen *g)
+{
+    catching_waiter *self = (catching_waiter *)g;
+    CO_BEGIN(self);
+    CO_WAIT_FOR_CATCH(self, &self->deadline, work, self->limit);
+    self->caught = CO_THROWN(self);
+    CO_SLEEP(self, 5); /* still a healthy task: its deadline is gone */
+    self->after = 1;
+    CO_END(self);
+}
+
+Test(deadline, wait_for_catch_catches_the_timeout_and_goes_on)
+{
+    co_loop *loop = rt_loop();
+    catching_waiter *w = CO_NEW(loop, catching_waiter, catching_waiter_fn);
+    CO_INIT(&w->work, job_fn);
+    w->work.ms = 100;
+    w->limit = 30;
+    cr_assert_eq(co_run(loop, &w->gen), 0);
+    cr_expect_eq(w->caught, CO_ETIMEOUT);
+    cr_expect_eq(w->work.seen, CO_ECANCELLED, "the child was cancelled first");
+    cr_expect_eq(w->after, 1);
+    cr_expect_eq(co_cancelling(&w->gen), 0, "the deadline's cancellation was taken back");
+    cr_expect_eq(rt_ms(loop), 35);
+    rt_free_loop(loop);
+}
+
+Test(deadline, wait_for_catch_in_time_catches_nothing)
+{
+    co_loop *loop = rt_loop();
+    catching_waiter *w = CO_NEW(loop, catching_waiter, catching_waiter_fn);
+    CO_INIT(&w->work, job_fn);
+    w->work.ms = 10;
+    w->work.value = 7;
+    w->limit = 30;
+    cr_assert_eq(co_run(loop, &w->gen), 0);
+    cr_expect_eq(w->caught, 0);
+    cr_expect_eq(w->work.ret, 7);
+    cr_expect_eq(rt_ms(loop), 15);
+    rt_free_loop(loop);
+}
