@@ -271,10 +271,12 @@ static bool io_cancel(co_loop *loop, co_task *t)
     return true;
 }
 
+/* Whether a poll could find anything: a task waits on an fd or a job, or a
+ * wake-up (another thread, a signal, a finished job) is pending. */
 static bool io_busy(co_loop *loop)
 {
     co_reactor *r = loop->reactor;
-    return r->fd_waiters || r->jobs;
+    return r->fd_waiters || r->jobs || atomic_load_explicit(&r->wake_pending, memory_order_relaxed);
 }
 
 static void io_run_begin(co_loop *loop) { co__sigint_begin(loop->reactor); }

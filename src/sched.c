@@ -517,7 +517,9 @@ static void wait_and_fire(co_loop *loop, bool may_block)
         if (!loop->ready_head)
             loop->now = co__heap_top_deadline(&loop->timers);
     } else {
-        if (loop->io) {
+        /* with tasks ready and nothing that a poll could find, skip the
+           syscall: a busy round costs no kernel round trip */
+        if (loop->io && (timeout != 0 || loop->io->busy(loop))) {
             int rc = loop->io->wait(loop, timeout);
             if (rc < 0 && loop->io_error == 0)
                 loop->io_error = rc; /* never spin on a broken backend */
