@@ -157,9 +157,12 @@ static int fail(http_parser *p, int status, const char *why)
  * The limits, for the line from p->line whose content (CR LF excluded) ends
  * at content_end and whose bytes so far end at bytes_end.  Of two limits
  * crossed, the one crossed at the earlier byte is reported, so that the
- * outcome does not depend on how the bytes were split into reads.
+ * outcome does not depend on how the bytes were split into reads.  With
+ * cr_pending the line's last byte is a CR that may yet start its CR LF:
+ * if that byte decides which limit is crossed first, the answer waits for
+ * the next byte.
  */
-static int check_limits(http_parser *p, size_t content_end, size_t bytes_end)
+static int check_limits(http_parser *p, size_t content_end, size_t bytes_end, bool cr_pending)
 {
     size_t line_at = SIZE_MAX; /* the first byte over the line limit */
     bool line_over, head_over;
@@ -168,6 +171,9 @@ static int check_limits(http_parser *p, size_t content_end, size_t bytes_end)
         line_at = p->line + p->lim.max_line;
     line_over = content_end > line_at;
     head_over = bytes_end > p->lim.max_head;
+    if (head_over && !line_over && cr_pending && content_end + 1 > line_at &&
+        line_at <= p->lim.max_head)
+        return HTTP_MORE; /* a CR that is content crosses the line limit first */
     if (line_over && (!head_over || line_at <= p->lim.max_head))
         return fail(p, 414,
                     p->kind == KIND_REQUEST ? "request line too long" : "status line too long");
@@ -497,7 +503,7 @@ int http_parse(http_parser *p, const char *buf, size_t len)
         end = next - 1;
         if (end > p->line && buf[end - 1] == '\r') /* a bare LF ends a line too */
             end--;
-        if ((rc = check_limits(p, end, next)) != HTTP_MORE)
+        if ((rc = check_limits(p, end, next, false)) != HTTP_MORE)
             return rc;
         if ((rc = on_line(p, buf, p->line, end, next)) != HTTP_MORE)
             return rc;
@@ -508,7 +514,7 @@ int http_parse(http_parser *p, const char *buf, size_t len)
     end = len;
     if (end > p->line && buf[end - 1] == '\r')
         end--;
-    return check_limits(p, end, len);
+    return check_limits(p, end, len, end < len);
 }
 
 /* ------------------------------------------------------ chunked bodies */
