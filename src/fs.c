@@ -72,9 +72,7 @@ typedef struct fs_state {
     pthread_t threads[]; /* `max` of them */
 } fs_state;
 
-/* The pool's size: co_loop_options.workers, 0 meaning the default.
- * TODO: reactor.c does not keep opt->workers yet; until it does (as
- * r->workers), every pool has the default size. */
+/* The pool's size: co_loop_options.workers, 0 meaning the default. */
 static int pool_size(const co_reactor *r)
 {
     return r->workers > 0 ? r->workers : DEFAULT_WORKERS;

@@ -171,8 +171,7 @@ Test(backend, the_pool_never_grows_past_its_size)
     for (int i = 0; i < MANY; i++)
         cr_assert_eq(m->tasks[i]->size, 4);
     cr_assert_geq(m->most_workers, 1);
-    /* 4 is the default: until co_loop_options.workers reaches fs.c, the
-       bound is the default one */
+    /* the loop was made with co_loop_options.workers = 3 */
     cr_assert_leq(m->most_workers, 3);
     rt_free_loop(loop);
 }
