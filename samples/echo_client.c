@@ -253,7 +253,8 @@ static void server_path(char *buf, size_t size, const char *argv0)
 /* Starts the server on a free port and reads the port from its first line. */
 static int start_server(const char *argv0, server_process *s)
 {
-    char path[4096], threads[16], line[256], host[64];
+    char path[4096], threads[16], line[256];
+    const char *end, *port_text;
     int fds[2], port;
 
     if (opt.program)
@@ -276,9 +277,14 @@ static int start_server(const char *argv0, server_process *s)
         _exit(127);
     }
     close(fds[1]);
+    /* "serving on HOST:PORT (...)": the port follows the last ':' before " (" */
     s->out = fdopen(fds[0], "r");
     if (s->out == NULL || fgets(line, sizeof line, s->out) == NULL ||
-        sscanf(line, "serving on %63[^:]:%d", host, &port) != 2)
+        strncmp(line, "serving on ", 11) != 0 || (end = strstr(line, " (")) == NULL)
+        return -EPROTO;
+    for (port_text = end; port_text > line && port_text[-1] != ':'; port_text--)
+        ;
+    if (port_text == line || sscanf(port_text, "%d", &port) != 1)
         return -EPROTO;
     printf("server: %s", line);
     opt.port = port;

@@ -174,16 +174,21 @@ static int serve_fn(co_gen *g)
     acceptor *acc;
     CO_BEGIN(self);
     acc = CO_NEW(self->srv->loop, acceptor, acceptor_fn);
-    if (acc == NULL)
+    if (acc == NULL) {
+        co_fd_close(self->srv->loop, self->srv->lfd);
         CO_RAISE(self, CO_ENOMEM);
+    }
     acc->srv = self->srv;
     co_spawn(&acc->gen);
     co_release(&acc->gen);
     CO_EVENT_WAIT(self, &self->srv->stop);
-    if (self->srv->index == 0)
-        stop_other_loops();
     if (self->srv->error < 0)
         CO_RAISE(self, self->srv->error);
+    CO_FINALLY(self) {
+        /* however the first loop ends, the others must not outlive it */
+        if (self->srv->index == 0)
+            stop_other_loops();
+    }
     CO_END(self);
 }
 
@@ -280,10 +285,8 @@ static int make_loops(void)
         co_event_init(&servers[i].stop);
     }
     /* before any thread runs: a signal then always finds its handler */
-    if (co_signal_watch(servers[0].loop, SIGINT, &servers[0].stop) < 0 ||
-        co_signal_watch(servers[0].loop, SIGTERM, &servers[0].stop) < 0)
-        return -EINVAL;
-    return 0;
+    int rc = co_signal_watch(servers[0].loop, SIGINT, &servers[0].stop);
+    return rc < 0 ? rc : co_signal_watch(servers[0].loop, SIGTERM, &servers[0].stop);
 }
 
 static void report(void)
@@ -308,13 +311,20 @@ int main(int argc, char **argv)
     nservers = total;
     for (int i = 0; i < total; i++)
         servers[i].lfd = -1;
-    if ((rc = open_listeners(&o, &addr)) < 0 || (rc = make_loops()) < 0) {
-        fprintf(stderr, "%s: cannot listen on %s:%d: %s\n", argv[0], o.host, o.port,
+    if ((rc = open_listeners(&o, &addr)) < 0) {
+        fprintf(stderr, "%s: cannot listen on %s port %d: %s\n", argv[0], o.host, o.port,
                 co_strerror(rc));
         return 1;
     }
-    printf("serving on %s:%d (%d thread%s, %s)\n", o.host, co_addr_port(&addr), total,
-           total > 1 ? "s" : "", co_loop_backend(servers[0].loop));
+    if ((rc = make_loops()) < 0) {
+        fprintf(stderr, "%s: cannot start: %s\n", argv[0], co_strerror(rc));
+        return 1;
+    }
+    /* an IPv6 address in brackets, so that the port after the last ':' is clear */
+    printf(strchr(o.host, ':') ? "serving on [%s]:%d (%d thread%s, %s)\n"
+                               : "serving on %s:%d (%d thread%s, %s)\n",
+           o.host, co_addr_port(&addr), total, total > 1 ? "s" : "",
+           co_loop_backend(servers[0].loop));
     fflush(stdout);
 
     for (int i = 1; i < total; i++)
