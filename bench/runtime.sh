@@ -262,7 +262,7 @@ bench_timers() {
     echo "(the heap's array is grown by then); fire: CPU time until all of it fired."
     echo "ns per timer, median [min - max] of $runs runs."
     echo "corio = timers as task sleeps (start = each task's first step, CO_SLEEP; cancel ="
-    echo "co_cancel; fire = heap pop + the task's resume to its end); corio-heap = src/heap.c"
+    echo "co_cancel; fire = heap pop + the task's resume to its end); corio-heap = src/sched/heap.c"
     echo "alone (push, remove, pop; fire is the pops only, no loop)."
     echo
     echo "| unit | library | start ns | cancel ns | restart ns | fire CPU ns | cancelled tasks' unwinding ns |"

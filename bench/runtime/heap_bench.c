@@ -11,7 +11,7 @@
  *     fire:   then the earliest removed until none is left (what the loop
  *             does as deadlines pass), CPU time.
  */
-#include "loop.h"
+#include "sched/loop.h"
 #include "measure.h"
 
 static const char usage[] = "heap_bench timers N [--unit ms|us]";

@@ -12,7 +12,7 @@
 
 #include <corio/corio.h>
 
-#include "loop.h"
+#include "sched/loop.h"
 
 #include <stdatomic.h>
 

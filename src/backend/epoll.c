@@ -6,7 +6,7 @@
  * fd and its generation, so an event for a closed fd whose number was
  * reused in the same batch is recognised and dropped.
  */
-#include "reactor.h"
+#include "reactor/reactor.h"
 
 #include <errno.h>
 #include <sys/epoll.h>

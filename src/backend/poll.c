@@ -6,7 +6,7 @@
  * Each wait hands the whole array to poll(2): O(fds) a turn, the price of
  * portability that epoll and kqueue avoid.
  */
-#include "reactor.h"
+#include "reactor/reactor.h"
 
 #include <errno.h>
 #include <fcntl.h>
