@@ -172,7 +172,7 @@ enum co_gather_mode {
     CO_GATHER_ALL          /* return_exceptions=True: wait for all, raise nothing      */
 };
 typedef struct co_gather {
-    uint8_t kind; /* private, as are the other fields */
+    const void *ops; /* private, as are the other fields */
     co_gen *const *tasks;
     size_t n, pending;
     int error; /* the first error, in time */
@@ -215,7 +215,7 @@ typedef struct co_deadline {
 /* asyncio.TaskGroup: tasks spawned into it; the first failure cancels the
  * others and the group's body; the group waits for all. */
 typedef struct co_group {
-    uint8_t kind; /* private, as are the other fields */
+    const void *ops; /* private, as are the other fields */
     co_gen **members;
     size_t n, cap, pending;
     int error; /* the first failure */
