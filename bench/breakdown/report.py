@@ -233,6 +233,15 @@ def stage_total(t, stage, what):
     return sum(metric(c, what) for c in t.get(stage, {}).values())
 
 
+def count(n):
+    """10k, 100k, 1M: N as the tables name it."""
+    if n % 1000000 == 0:
+        return "%dM" % (n // 1000000)
+    if n % 1000 == 0:
+        return "%dk" % (n // 1000)
+    return str(n)
+
+
 def fmt(v, n, dec=0):
     return "%.*f" % (dec, v / n)
 
@@ -257,15 +266,15 @@ def main(argv):
         ctc = tally(cpc, cevc, lambda ph, obj, fn: corio_stage(ph, fn))
         etc = tally(epc, eevc, ev_stage)
 
-    hdr = "| stage | corio instr @%dk |" % (n_ir // 1000)
+    hdr = "| stage | corio instr @%s |" % count(n_ir)
     sep = "|---|---|"
     if cache:
-        hdr += " corio instr @%dk | D1 misses | LL misses |" % (n_ca // 1000)
+        hdr += " corio instr @%s | D1 misses | LL misses |" % count(n_ca)
         sep += "---|---|---|"
-    hdr += " libev's counterpart | libev instr @%dk |" % (n_ir // 1000)
+    hdr += " libev's counterpart | libev instr @%s |" % count(n_ir)
     sep += "---|---|"
     if cache:
-        hdr += " libev instr @%dk | D1 misses | LL misses |" % (n_ca // 1000)
+        hdr += " libev instr @%s | D1 misses | LL misses |" % count(n_ca)
         sep += "---|---|---|"
     print(hdr)
     print(sep)
@@ -306,8 +315,8 @@ def main(argv):
         print()
         print("%s, by function (exclusive; an inlined function keeps its own lines):" % title)
         print()
-        print("| stage | function | instr @%dk |" % (n_ir // 1000)
-              + (" instr @%dk | D1 misses | LL misses |" % (n_ca // 1000) if cache else ""))
+        print("| stage | function | instr @%s |" % count(n_ir)
+              + (" instr @%s | D1 misses | LL misses |" % count(n_ca) if cache else ""))
         print("|---|---|---|" + ("---|---|---|" if cache else ""))
         for st in stages:
             fns = sorted(t.get(st, {}).items(), key=lambda kv: -metric(kv[1], "Ir"))
