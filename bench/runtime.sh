@@ -248,8 +248,8 @@ bench_spawn() {
     echo "Each job sleeps 10 ms then returns its number; the gather sums them. Time is from"
     echo "the first task's creation to the last one's end (wall, then CPU of the process);"
     echo "memory is the growth of peak RSS over that span. Median [min - max] of $runs runs."
-    if [ -n "$tokio_skip" ]; then
-        echo "tokio: not measured ($tokio_skip)."
+    if [ -n "$tokio_skip" ] || [ "$(stats "$file" cpu_ns lib=tokio)" = "- - -" ]; then
+        echo "tokio: not measured (${tokio_skip:-no tokio results})."
     else
         echo "tokio: tokio::spawn on a current-thread runtime (enable_all), the JoinHandles"
         echo "awaited in order; $(tokio_version), Debian's crates, cargo --release."
