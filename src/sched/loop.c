@@ -123,6 +123,31 @@ co_task *co__pop_ready(co_loop *loop)
     return t;
 }
 
+/* Walks the queue, so it is for rare events (a cancelled callback).  An
+ * entry counted in the round under way leaves that count too, so the
+ * round still ends where it would have. */
+bool co__unready(co_loop *loop, co_task *t)
+{
+    co_task *prev = NULL;
+    size_t i = 0;
+    for (co_task *p = loop->ready_head; p; prev = p, p = p->next, i++) {
+        if (p != t)
+            continue;
+        if (prev)
+            prev->next = p->next;
+        else
+            loop->ready_head = p->next;
+        if (loop->ready_tail == p)
+            loop->ready_tail = prev;
+        p->next = NULL;
+        loop->nready--;
+        if (i < loop->round_left)
+            loop->round_left--;
+        return true;
+    }
+    return false;
+}
+
 /* ------------------------------------------------------ clock, set up */
 
 int64_t co__platform_clock(void)

@@ -68,12 +68,20 @@ static bool shutdown_can_progress(co_loop *loop)
 }
 
 /* Runs the tasks ready now; those they ready run in the next round, so a
- * task that yields goes behind the others and I/O is polled in between. */
+ * task that yields goes behind the others and I/O is polled in between.
+ * Callbacks (call_soon, done callbacks) sit in the same FIFO: an entry with
+ * no loop is one. */
 static void run_round(co_loop *loop)
 {
-    size_t n = loop->nready;
-    while (n-- && loop->ready_head)
-        co__run_task(loop, co__pop_ready(loop));
+    loop->round_left = loop->nready;
+    while (loop->round_left && loop->ready_head) {
+        co_task *t = co__pop_ready(loop);
+        loop->round_left--;
+        if (t->loop)
+            co__run_task(loop, t);
+        else
+            loop->run_call(loop, t);
+    }
 }
 
 /* The other half of a turn: wait for I/O until the next deadline (not at
