@@ -123,14 +123,12 @@ co_task *co__pop_ready(co_loop *loop)
     return t;
 }
 
-/* Walks the queue, so it is for rare events (a cancelled callback).  An
- * entry counted in the round under way leaves that count too, so the
- * round still ends where it would have. */
+/* Walks the queue, so it is for rare events (a cancelled callback).  If t
+ * is the last entry of the round under way, the round now ends before it. */
 bool co__unready(co_loop *loop, co_task *t)
 {
     co_task *prev = NULL;
-    size_t i = 0;
-    for (co_task *p = loop->ready_head; p; prev = p, p = p->next, i++) {
+    for (co_task *p = loop->ready_head; p; prev = p, p = p->next) {
         if (p != t)
             continue;
         if (prev)
@@ -141,8 +139,8 @@ bool co__unready(co_loop *loop, co_task *t)
             loop->ready_tail = prev;
         p->next = NULL;
         loop->nready--;
-        if (i < loop->round_left)
-            loop->round_left--;
+        if (loop->round_last == p)
+            loop->round_last = prev;
         return true;
     }
     return false;

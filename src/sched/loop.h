@@ -158,7 +158,7 @@ struct co_loop {
     const co__wait_ops *waits[CO__W_KINDS]; /* see co__wait_ops */
     /* Runs a callback entry of the ready queue (callback.c sets it). */
     void (*run_call)(struct co_loop *loop, co_task *entry);
-    size_t round_left; /* entries of the ready queue the current round runs */
+    co_task *round_last; /* the last entry the current round runs, or NULL */
 };
 
 enum { CO__LOOP_OPEN, CO__LOOP_RUNNING, CO__LOOP_CLOSED };

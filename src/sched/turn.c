@@ -71,12 +71,13 @@ static bool shutdown_can_progress(co_loop *loop)
  * task that yields goes behind the others and I/O is polled in between.
  * Callbacks (call_soon, done callbacks) sit in the same FIFO: an entry with
  * no loop is one. */
-static void run_round(co_loop *loop)
+static inline void run_round(co_loop *loop)
 {
-    loop->round_left = loop->nready;
-    while (loop->round_left && loop->ready_head) {
+    loop->round_last = loop->ready_tail;
+    while (loop->round_last) {
         co_task *t = co__pop_ready(loop);
-        loop->round_left--;
+        if (t == loop->round_last)
+            loop->round_last = NULL;
         if (t->loop)
             co__run_task(loop, t);
         else
