@@ -5,8 +5,10 @@
  * A co_handle begins with a co_task header that is not a task (its `loop`
  * is NULL), so a callback can sit wherever a task waits, with no queue of
  * its own: in the ready queue (call_soon: the same FIFO as task steps), on
- * the timer heap (its header's timer, of the kind a sleep uses, so a due
- * callback joins the ready queue as a woken sleeper does), in a task's list
+ * the timer heap (its header's timer: the turn runs it when it fires, as
+ * asyncio runs the timer handles due in the iteration they are due, so it
+ * comes before the sleepers woken with it, which asyncio resumes one
+ * iteration later through their futures), in a task's list
  * of awaiters or a future's FIFO of waiters (done callbacks, woken in order
  * with the tasks awaiting it).  The turn runs such an entry through
  * loop->run_call, set here; a task step costs one test more.
@@ -61,7 +63,7 @@ static co_handle *take(co_loop *loop, co_handle *h, void (*fn)(void *), void *ar
         return NULL;
     }
     h->node = zero; /* loop NULL: a callback, not a task */
-    h->node.timer.kind = CO__TIMER_SLEEP;
+    h->node.timer.kind = CO__TIMER_HANDLE;
     h->node.flags = flags;
     h->fn = fn;
     h->arg = arg;

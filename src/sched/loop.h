@@ -40,7 +40,9 @@ static inline int64_t co__heap_top_deadline(const co_heap *h) { return h->a[0].d
 enum {
     CO__TIMER_SLEEP = 1, /* wakes the task that owns it     */
     CO__TIMER_DEADLINE,  /* a co_deadline: cancels its target */
-    CO__TIMER_CALLBACK   /* a co__callback_timer            */
+    CO__TIMER_CALLBACK,  /* a co__callback_timer            */
+    CO__TIMER_HANDLE     /* call_later: runs the co_handle whose header's
+                            timer it is, through loop->run_call */
 };
 
 typedef struct co__callback_timer {

@@ -32,6 +32,9 @@ static void fire_timer(co_loop *loop, co_timer *tm)
         c->fn(c->arg);
         break;
     }
+    case CO__TIMER_HANDLE: /* due now, run now, as asyncio's timer handles */
+        loop->run_call(loop, (co_task *)(void *)((char *)tm - offsetof(co_task, timer)));
+        break;
     default:
         break;
     }

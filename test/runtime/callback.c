@@ -208,6 +208,69 @@ Test(callback, a_call_soon_cancelled_in_the_round_it_was_due)
     rt_free_loop(loop);
 }
 
+/* Due at the same time as two sleepers, one armed before it and one after:
+ * asyncio runs a due timer callback in the iteration it is due, and the
+ * sleepers a round later (their futures wake them), so the callback comes
+ * first and what it schedules lands between the sleepers, in arming order. */
+typedef struct {
+    co_gen gen;
+    int after, spins, i;
+} timed;
+
+static int timed_fn(co_gen *g)
+{
+    timed *self = (timed *)g;
+    CO_BEGIN(self);
+    CO_SLEEP(self, self->after);
+    if (self->spins == 0)
+        rt_log("sleeper wakes at %lld", (long long)rt_ms(co_running_loop()));
+    for (self->i = 0; self->i < self->spins; self->i++) {
+        rt_log("spin %d at %lld", self->i, (long long)rt_ms(co_running_loop()));
+        CO_SLEEP(self, 0);
+    }
+    CO_END(self);
+}
+
+static void cb_then_soon(void *arg)
+{
+    (void)arg;
+    rt_log("cb at %lld", (long long)rt_ms(co_running_loop()));
+    cr_assert_eq(co_call_soon(co_running_loop(), NULL, log_cb, "soon from cb"), 0);
+}
+
+typedef struct {
+    co_gen gen;
+    timed *s, *p;
+    co_handle h;
+} timed_main;
+
+static int timed_main_fn(co_gen *g)
+{
+    timed_main *self = (timed_main *)g;
+    CO_BEGIN(self);
+    rt_spawn(&self->s->gen);
+    CO_SLEEP(self, 0); /* the sleeper's timer is armed first */
+    cr_assert_eq(co_call_later(co_running_loop(), &self->h, 10, cb_then_soon, NULL), 0);
+    rt_spawn(&self->p->gen);
+    CO_SLEEP(self, 0); /* and the spinner's last */
+    CO_AWAIT_TASK(self, &self->s->gen);
+    CO_AWAIT_TASK(self, &self->p->gen);
+    CO_END(self);
+}
+
+Test(callback, a_due_timer_callback_runs_before_the_sleepers_due_with_it)
+{
+    co_loop *loop = rt_loop();
+    timed_main *m = CO_NEW(loop, timed_main, timed_main_fn);
+    m->s = CO_NEW(loop, timed, timed_fn);
+    m->p = CO_NEW(loop, timed, timed_fn);
+    m->s->after = m->p->after = 10;
+    m->p->spins = 2;
+    cr_assert_eq(co_run(loop, &m->gen), 0);
+    cr_expect_str_eq(rt.log, TWIN_TIMER_CALLBACKS_AND_SLEEPERS);
+    rt_free_loop(loop);
+}
+
 /* ------------------------------------------------ task done callbacks */
 
 typedef struct {

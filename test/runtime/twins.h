@@ -31,6 +31,13 @@
     "kept at 0\n" \
     "main back\n"
 
+#define TWIN_TIMER_CALLBACKS_AND_SLEEPERS \
+    "cb at 10\n" \
+    "sleeper wakes at 10\n" \
+    "soon from cb at 10\n" \
+    "spin 0 at 10\n" \
+    "spin 1 at 10\n"
+
 #define TWIN_FUTURE_RESULT \
     "main acted\n" \
     "w0 got 42 at 5\n" \
@@ -94,6 +101,7 @@
     X(call_soon_fifo, TWIN_CALL_SOON_FIFO) \
     X(call_later_handles, TWIN_CALL_LATER_HANDLES) \
     X(soon_cancelled_in_round, TWIN_SOON_CANCELLED_IN_ROUND) \
+    X(timer_callbacks_and_sleepers, TWIN_TIMER_CALLBACKS_AND_SLEEPERS) \
     X(future_result, TWIN_FUTURE_RESULT) \
     X(future_exception, TWIN_FUTURE_EXCEPTION) \
     X(future_cancel_future, TWIN_FUTURE_CANCEL_FUTURE) \

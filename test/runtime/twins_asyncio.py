@@ -114,6 +114,32 @@ async def soon_cancelled_in_round():
     log("main back")
 
 
+async def timer_callbacks_and_sleepers():
+    loop = asyncio.get_running_loop()
+
+    async def sleeper():
+        await asyncio.sleep(0.010)
+        log(f"sleeper wakes at {ms()}")
+
+    async def spinner():
+        await asyncio.sleep(0.010)
+        for i in range(2):
+            log(f"spin {i} at {ms()}")
+            await asyncio.sleep(0)
+
+    def cb():
+        log(f"cb at {ms()}")
+        loop.call_soon(log_cb, "soon from cb")
+
+    s = asyncio.create_task(sleeper())
+    await asyncio.sleep(0)  # the sleeper's timer is armed first
+    loop.call_later(0.010, cb)
+    p = asyncio.create_task(spinner())
+    await asyncio.sleep(0)  # and the spinner's last
+    await s
+    await p
+
+
 # ------------------------------------------------------------- future.c
 
 async def fut_waiter(f, i):
@@ -229,6 +255,7 @@ SCENARIOS = {
     "call_soon_fifo": call_soon_fifo,
     "call_later_handles": call_later_handles,
     "soon_cancelled_in_round": soon_cancelled_in_round,
+    "timer_callbacks_and_sleepers": timer_callbacks_and_sleepers,
     "future_result": fut_scenario("result"),
     "future_exception": fut_scenario("exception"),
     "future_cancel_future": fut_scenario("cancel future"),
