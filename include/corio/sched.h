@@ -65,6 +65,7 @@ extern "C" {
 #define CO_ENOTDONE (-1116)     /* a task's result read before it finished         */
 #define CO_EBUSY (-1117)        /* already in a gather or group, or awaited twice  */
 #define CO_EGROUPDONE (-1118)   /* the task group is finished or shutting down     */
+#define CO_EINVALSTATE (-1119)  /* a future set twice (InvalidStateError)          */
 
 /* The text for any code: the core's, the runtime's, or a negative errno. */
 CO_API const char *co_strerror(int code);
@@ -209,12 +210,18 @@ typedef struct co_deadline {
         CO__CHECK(self, co__deadline_end((deadline), CO_THROWN(self)));                    \
     } while (0)
 /* The same, but the outcome is caught: CO_THROWN(self) is then 0, CO_ETIMEOUT
- * or the child's own error (try: ... except TimeoutError: around it). */
+ * or the child's own error (try: ... except TimeoutError: around it).
+ * A timeout <= 0 times out at once: the child never starts (asyncio too). */
 #define CO_WAIT_FOR_CATCH(self, deadline, member, ms)                                      \
     do {                                                                                   \
-        CO__CHECK(self, co__deadline_arm((deadline), NULL, co__ms_to_ns(ms)));             \
-        CO_AWAIT_CATCH(self, member);                                                      \
-        co__set_thrown(&(self)->gen, co__deadline_end((deadline), CO_THROWN(self)));       \
+        int co__a = co__deadline_arm((deadline), NULL, co__ms_to_ns(ms));                  \
+        if (co__a == CO_ETIMEOUT) {                                                        \
+            co__set_thrown(&(self)->gen, CO_ETIMEOUT);                                     \
+        } else {                                                                           \
+            CO__CHECK(self, co__a);                                                        \
+            CO_AWAIT_CATCH(self, member);                                                  \
+            co__set_thrown(&(self)->gen, co__deadline_end((deadline), CO_THROWN(self)));   \
+        }                                                                                  \
     } while (0)
 /* The same around a spawned task: on expiry the task is cancelled and awaited. */
 #define CO_WAIT_FOR_TASK(self, deadline, task, ms)                                         \
@@ -269,10 +276,13 @@ CO_API void co_event_clear(co_event *ev);
 CO_API bool co_event_is_set(const co_event *ev);
 #define CO_EVENT_WAIT(self, ev) CO__WAIT(self, co__event_wait((ev)), 1, false)
 
-/* asyncio.Lock: FIFO, not re-entrant. */
+/* asyncio.Lock: FIFO, not re-entrant.  A release with waiters leaves it
+ * unlocked (locked() false) until the woken waiter runs and takes it, and no
+ * newcomer may take it in between (asyncio 3.11's rules). */
 typedef struct co_lock {
     co_waitq waiters;
     bool locked;
+    bool handing; /* private: released to a woken waiter that has not run yet */
 } co_lock;
 CO_API void co_lock_init(co_lock *lock);
 CO_API int co_lock_release(co_lock *lock); /* CO_ENOTLOCKED when not held */
@@ -290,15 +300,22 @@ CO_API int co_sem_release(co_sem *sem); /* CO_ESEMOVER past the bound */
 CO_API int co_sem_value(const co_sem *sem);
 #define CO_SEM_ACQUIRE(self, sem) CO__WAIT(self, co__sem_acquire((sem)), 1, false)
 
-/* asyncio.Queue(maxsize): a bounded FIFO of fixed-size items in caller memory. */
+/* asyncio.Queue(maxsize): a FIFO of fixed-size items, copied in and out. */
 typedef struct co_queue {
     co_waitq getters, putters;
     unsigned char *buf;
     size_t item, cap, head, count;
     bool shutdown;
+    co_loop *grow; /* unbounded: buf grows through this loop's allocator */
 } co_queue;
-/* `buf` holds capacity items of item_size bytes. */
+/* Bounded: `buf` (caller memory) holds capacity items of item_size bytes. */
 CO_API int co_queue_init(co_queue *q, void *buf, size_t item_size, size_t capacity);
+/* asyncio.Queue(): unbounded, its buffer from loop's allocator (doubling as
+ * it fills).  A put that cannot grow it fails with CO_ENOMEM and stores
+ * nothing.  Items of any size; for pointers, item_size = sizeof(void *). */
+CO_API int co_queue_init_unbounded(co_queue *q, co_loop *loop, size_t item_size);
+/* Frees an unbounded queue's buffer (the items left in it are dropped). */
+CO_API void co_queue_fini(co_queue *q);
 CO_API int co_queue_try_put(co_queue *q, const void *item); /* CO_EQFULL, CO_EQSHUTDOWN */
 CO_API int co_queue_try_get(co_queue *q, void *item);       /* CO_EQEMPTY, CO_EQSHUTDOWN */
 /* queue.shutdown(): puts fail from now on; gets drain what is left, then fail. */
@@ -306,6 +323,89 @@ CO_API void co_queue_shutdown(co_queue *q);
 CO_API size_t co_queue_size(const co_queue *q);
 #define CO_QUEUE_PUT(self, q, item) CO__WAIT(self, co__queue_put((q), (item)), 1, false)
 #define CO_QUEUE_GET(self, q, item) CO__WAIT(self, co__queue_get((q), (item)), 1, false)
+
+/* ------------------------------------------------------------ callbacks */
+
+/*
+ * A callback on the loop (asyncio.Handle / TimerHandle).  call_soon puts it
+ * in the same FIFO as task steps; call_later / call_at put it on the timer
+ * heap, and when due it joins that FIFO like a woken task.  Callbacks run on
+ * the loop's thread, between task steps, with no current task.
+ *
+ * Memory: pass a co_handle of yours (it must stay put until the callback
+ * ran or was cancelled, and may be reused after), or NULL to have the loop
+ * take a block from its allocator and free it once the callback ran (no
+ * handle then, so it cannot be cancelled).  Arming a handle still pending
+ * is CO_EBUSY.
+ */
+typedef struct co_handle {
+    co_task node; /* private, as are the others: its entry in the loop's queues */
+    void (*fn)(void *arg);
+    void *arg;
+    co_loop *loop;
+    int64_t when;
+    bool cancelled;
+} co_handle;
+
+/* loop.call_soon(fn, arg) */
+CO_API int co_call_soon(co_loop *loop, co_handle *h, void (*fn)(void *), void *arg);
+/* loop.call_later(ms / 1000, fn, arg): due ms after the call. */
+CO_API int co_call_later(co_loop *loop, co_handle *h, int64_t ms, void (*fn)(void *), void *arg);
+/* loop.call_at(when, fn, arg): `when` on the loop's clock (co_now), in ns. */
+CO_API int co_call_at(co_loop *loop, co_handle *h, int64_t when, void (*fn)(void *), void *arg);
+/* handle.cancel(): a pending callback will not run (even if due this turn). */
+CO_API void co_handle_cancel(co_handle *h);
+/* handle.cancelled() */
+CO_API bool co_handle_cancelled(const co_handle *h);
+/* timer_handle.when(): the time it is due, in co_now's ns. */
+CO_API int64_t co_handle_when(const co_handle *h);
+
+/* task.add_done_callback(fn): fn(arg) is called through the loop (never at
+ * once) when the task is done, in registration order among its awaiters and
+ * other callbacks; at the next turn if it is done already. */
+CO_API int co_task_add_done_callback(co_gen *task, co_handle *h, void (*fn)(void *), void *arg);
+/* task.remove_done_callback(fn): removes every pending (fn, arg); the count. */
+CO_API size_t co_task_remove_done_callback(co_gen *task, void (*fn)(void *), void *arg);
+
+/* --------------------------------------------------------------- futures */
+
+/*
+ * asyncio.Future: a one-shot result slot in caller memory.  The result is a
+ * pointer (to a value of any type, which must outlive the readers; an
+ * integer fits through intptr_t), or an error code.  Awaiting tasks are
+ * woken first come, first served.  Like asyncio, cancelling a task that
+ * awaits a future cancels the future (every awaiter then gets
+ * CO_ECANCELLED).  From another thread, resolve it inside a
+ * co_call_soon_threadsafe callback.
+ */
+typedef struct co_future {
+    co_waitq waiters; /* private, as are the others: awaiters and done callbacks */
+    co_loop *loop;
+    void *value;
+    int error;     /* set_exception's code; CO_ECANCELLED when cancelled */
+    uint8_t state; /* pending, done, cancelled */
+} co_future;
+
+/* loop.create_future() */
+CO_API void co_future_init(co_future *f, co_loop *loop);
+/* fut.set_result(value): CO_EINVALSTATE when already done. */
+CO_API int co_future_set_result(co_future *f, void *value);
+/* fut.set_exception(err), err < 0: CO_EINVALSTATE when already done. */
+CO_API int co_future_set_exception(co_future *f, int err);
+/* fut.cancel(): true if it was pending and is now cancelled. */
+CO_API bool co_future_cancel(co_future *f);
+CO_API bool co_future_done(const co_future *f);
+CO_API bool co_future_cancelled(const co_future *f);
+/* fut.result(): 0 with *value set, its error, CO_ECANCELLED, or CO_ENOTDONE
+ * (InvalidStateError) while pending.  value may be NULL. */
+CO_API int co_future_result(const co_future *f, void **value);
+/* value = await fut: the future's error is raised here. */
+#define CO_AWAIT_FUTURE(self, fut, value) CO__AWAIT_FUTURE(self, fut, value, false)
+/* The same, but its error is caught: read it with CO_THROWN(self). */
+#define CO_AWAIT_FUTURE_CATCH(self, fut, value) CO__AWAIT_FUTURE(self, fut, value, true)
+/* fut.add_done_callback / remove_done_callback, as for tasks above. */
+CO_API int co_future_add_done_callback(co_future *f, co_handle *h, void (*fn)(void *), void *arg);
+CO_API size_t co_future_remove_done_callback(co_future *f, void (*fn)(void *), void *arg);
 
 /* ------------------------------------------------------------- internals */
 
@@ -328,6 +428,7 @@ CO_API int co__lock_acquire(co_lock *lock);
 CO_API int co__sem_acquire(co_sem *sem);
 CO_API int co__queue_put(co_queue *q, const void *item);
 CO_API int co__queue_get(co_queue *q, void *item);
+CO_API int co__future_wait(co_future *f);
 
 /* Suspends until `start` (re-evaluated after each wake-up) says done; then
  * `end` gives the outcome (<0 raised).  Cancellation unwinds from the wait. */
@@ -377,6 +478,21 @@ CO_API int co__queue_get(co_queue *q, void *item);
             CO__SUSPEND_TASK(self, false);                                                 \
         }                                                                                  \
         co__set_thrown(&(self)->gen, co__await_task_end(task));                            \
+        if (!(caught) && CO_THROWN(self))                                                  \
+            CO_RAISE(self, CO_THROWN(self));                                               \
+    } while (0)
+
+#define CO__AWAIT_FUTURE(self, fut, value, caught)                                         \
+    do {                                                                                   \
+        for (;;) {                                                                         \
+            int co__r = co__future_wait(fut);                                              \
+            if (co__r < 0)                                                                 \
+                CO_RAISE(self, co__r);                                                     \
+            if (co__r > 0)                                                                 \
+                break;                                                                     \
+            CO__SUSPEND_TASK(self, false);                                                 \
+        }                                                                                  \
+        co__set_thrown(&(self)->gen, co_future_result((fut), (value)));                    \
         if (!(caught) && CO_THROWN(self))                                                  \
             CO_RAISE(self, CO_THROWN(self));                                               \
     } while (0)

@@ -1,7 +1,8 @@
 /*
  * deadline.c -- a deadline around an await (asyncio.timeout, wait_for): a
  * timer that cancels its target when it expires, and the rule that turns
- * that cancellation into CO_ETIMEOUT when the await ends.
+ * that cancellation into CO_ETIMEOUT when the await ends.  A timeout of
+ * zero or less expires before the await starts, as asyncio.wait_for's does.
  */
 #include "loop.h"
 
@@ -18,8 +19,16 @@ int co__deadline_arm(co_deadline *d, co_gen *target, int64_t ns)
     d->target = target ? co__task(target) : loop->current;
     d->owner = loop->current;
     d->expired = false;
-    if (ns < 0)
-        ns = 0;
+    if (ns <= 0) {
+        /* asyncio's wait_for(aw, 0): no time at all.  Our own child never
+           starts; a task not yet done is cancelled now and awaited */
+        if (d->target == d->owner)
+            return CO_ETIMEOUT;
+        d->expired = !(d->target->flags & CO__T_DONE);
+        if (d->expired)
+            co_cancel(target);
+        return 0;
+    }
     deadline = ns > INT64_MAX - loop->now ? INT64_MAX : loop->now + ns;
     return co__heap_push(loop, &d->timer, deadline);
 }

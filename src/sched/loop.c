@@ -123,6 +123,29 @@ co_task *co__pop_ready(co_loop *loop)
     return t;
 }
 
+/* Walks the queue, so it is for rare events (a cancelled callback).  If t
+ * is the last entry of the round under way, the round now ends before it. */
+bool co__unready(co_loop *loop, co_task *t)
+{
+    co_task *prev = NULL;
+    for (co_task *p = loop->ready_head; p; prev = p, p = p->next) {
+        if (p != t)
+            continue;
+        if (prev)
+            prev->next = p->next;
+        else
+            loop->ready_head = p->next;
+        if (loop->ready_tail == p)
+            loop->ready_tail = prev;
+        p->next = NULL;
+        loop->nready--;
+        if (loop->round_last == p)
+            loop->round_last = prev;
+        return true;
+    }
+    return false;
+}
+
 /* ------------------------------------------------------ clock, set up */
 
 int64_t co__platform_clock(void)

@@ -40,7 +40,9 @@ static inline int64_t co__heap_top_deadline(const co_heap *h) { return h->a[0].d
 enum {
     CO__TIMER_SLEEP = 1, /* wakes the task that owns it     */
     CO__TIMER_DEADLINE,  /* a co_deadline: cancels its target */
-    CO__TIMER_CALLBACK   /* a co__callback_timer            */
+    CO__TIMER_CALLBACK,  /* a co__callback_timer            */
+    CO__TIMER_HANDLE     /* call_later: runs the co_handle whose header's
+                            timer it is, through loop->run_call */
 };
 
 typedef struct co__callback_timer {
@@ -81,6 +83,7 @@ enum {
     CO__W_QPUT,
     CO__W_FD,     /* on the reactor: wait_on encodes fd and direction */
     CO__W_JOB,    /* on a file job running in a worker thread        */
+    CO__W_FUTURE, /* in the waiters of co_future wait_on             */
     CO__W_KINDS
 };
 
@@ -155,6 +158,9 @@ struct co_loop {
     const char *backend_name;
     co_pool pool;
     const co__wait_ops *waits[CO__W_KINDS]; /* see co__wait_ops */
+    /* Runs a callback entry of the ready queue (callback.c sets it). */
+    void (*run_call)(struct co_loop *loop, co_task *entry);
+    co_task *round_last; /* the last entry the current round runs, or NULL */
 };
 
 enum { CO__LOOP_OPEN, CO__LOOP_RUNNING, CO__LOOP_CLOSED };
@@ -182,9 +188,14 @@ static inline void co__wait_for(co_task *t, uint8_t kind, void *obj)
     t->woke_from = 0;
 }
 
-/* Appends t to the ready queue; co__pop_ready takes the first. */
+/* Appends t to the ready queue; co__pop_ready takes the first.
+ * An entry whose `loop` is NULL is not a task but a callback (a co_handle,
+ * callback.c): the turn runs it with loop->run_call instead of a step. */
 void co__make_ready(co_loop *loop, co_task *t);
 co_task *co__pop_ready(co_loop *loop);
+/* Takes entry t out of the ready queue (a cancelled callback); false if it
+ * is not there. */
+bool co__unready(co_loop *loop, co_task *t);
 /* Like co__make_ready for a task leaving a wait queue. */
 void co__wake(co_loop *loop, co_task *t);
 /* The running loop of this thread (set by co_run). */

@@ -32,6 +32,9 @@ static void fire_timer(co_loop *loop, co_timer *tm)
         c->fn(c->arg);
         break;
     }
+    case CO__TIMER_HANDLE: /* due now, run now, as asyncio's timer handles */
+        loop->run_call(loop, (co_task *)(void *)((char *)tm - offsetof(co_task, timer)));
+        break;
     default:
         break;
     }
@@ -68,12 +71,21 @@ static bool shutdown_can_progress(co_loop *loop)
 }
 
 /* Runs the tasks ready now; those they ready run in the next round, so a
- * task that yields goes behind the others and I/O is polled in between. */
-static void run_round(co_loop *loop)
+ * task that yields goes behind the others and I/O is polled in between.
+ * Callbacks (call_soon, done callbacks) sit in the same FIFO: an entry with
+ * no loop is one. */
+static inline void run_round(co_loop *loop)
 {
-    size_t n = loop->nready;
-    while (n-- && loop->ready_head)
-        co__run_task(loop, co__pop_ready(loop));
+    loop->round_last = loop->ready_tail;
+    while (loop->round_last) {
+        co_task *t = co__pop_ready(loop);
+        if (t == loop->round_last)
+            loop->round_last = NULL;
+        if (t->loop)
+            co__run_task(loop, t);
+        else
+            loop->run_call(loop, t);
+    }
 }
 
 /* The other half of a turn: wait for I/O until the next deadline (not at
