@@ -223,6 +223,31 @@ Test(eyeballs, unknown_names_and_lookup_errors)
     cr_assert_eq(o.attempts, 0);
 }
 
+typedef struct starved {
+    co_gen gen;
+    co_dial dial;
+} starved;
+
+static int starved_fn(co_gen *g)
+{
+    starved *self = (starved *)g;
+    CO_BEGIN(self);
+    rt.failing = true;
+    CO_OPEN_CONNECTION(self, dial, "good.test", he.port, 1000);
+    rt.failing = false;
+    CO_END(self);
+}
+
+Test(eyeballs, out_of_memory_is_a_clear_result)
+{
+    co_loop *loop = rt_loop();
+    starved *s = CO_NEW(loop, starved, starved_fn);
+    cr_assert_not_null(s);
+    cr_assert_eq(co_run(loop, &s->gen), 0);
+    cr_assert_eq(s->dial.result, CO_ENOMEM);
+    rt_free_loop(loop);
+}
+
 Test(eyeballs, through_the_worker_pool)
 {
     outcome o;

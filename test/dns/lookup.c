@@ -316,3 +316,44 @@ Test(lookup, outside_a_task_is_raised)
     co_init(&o.gen, outside_fn);
     cr_assert_eq(co_next(&o.gen), CO_ENOTASK);
 }
+
+/* ------------------------------------------ arguments read at the start */
+
+static char shared_host[32]; /* a caller's buffer that changes after the start */
+
+typedef struct overwriter {
+    co_gen gen;
+} overwriter;
+
+static int overwriter_fn(co_gen *g)
+{
+    overwriter *self = (overwriter *)g;
+    CO_BEGIN(self);
+    while (atomic_load(&hosts_entered) == 0)
+        CO_SLEEP(self, 1);
+    strcpy(shared_host, "nowhere.test");
+    hosts_gate_open();
+    CO_END(self);
+}
+
+Test(lookup, the_host_name_is_copied_when_the_lookup_starts)
+{
+    co_loop *loop;
+    resolve *r;
+    overwriter *o;
+    hosts_use(false);
+    hosts_gate_close();
+    strcpy(shared_host, "many.test");
+    loop = rt_loop();
+    r = CO_NEW(loop, resolve, resolve_fn);
+    o = CO_NEW(loop, overwriter, overwriter_fn);
+    cr_assert(r && o);
+    r->host = shared_host;
+    r->port = 1;
+    r->cap = 8;
+    rt_spawn(&o->gen);
+    cr_assert_eq(co_run(loop, &r->gen), 0);
+    cr_assert_eq(r->lk.result, 3, "the name as it was at the start: %s",
+                 co_strerror(r->lk.result));
+    rt_free_loop(loop);
+}
