@@ -267,20 +267,24 @@ int co__dial_step(co_dial *d)
     if (r == NULL)
         return 1; /* over, or out of memory at the start */
     if (r->phase == PH_LOOKUP) {
-        rc = co__lookup_start(&r->lk, r->host, r->port, AF_UNSPEC, r->found, CO_DIAL_MAX);
-        if (rc < 0)
-            return rc;
-        if (rc == 0) { /* the lookup's wait, under the overall deadline */
+        /* the overall deadline covers the lookup: armed before it starts,
+           so that nothing can fail once the task waits on the lookup */
+        if (r->end != INT64_MAX) {
             int64_t now = co_now(loop_of());
-            if (r->end != INT64_MAX) {
-                int arm = co__deadline_arm(&r->dl, NULL, r->end > now ? r->end - now : 0);
-                if (arm < 0) {
-                    co__lookup_resumed(&r->lk, arm);
-                    return finish(d, arm);
-                }
-                r->dl_armed = true;
-            }
-            return 0;
+            if ((rc = co__deadline_arm(&r->dl, NULL, r->end > now ? r->end - now : 0)) < 0)
+                return finish(d, rc);
+            r->dl_armed = true;
+        }
+        rc = co__lookup_start(&r->lk, r->host, r->port, AF_UNSPEC, r->found, CO_DIAL_MAX);
+        if (rc == 0)
+            return 0; /* the task waits for the lookup */
+        if (r->dl_armed) {
+            co__deadline_end(&r->dl, 0);
+            r->dl_armed = false;
+        }
+        if (rc < 0) {
+            finish(d, rc);
+            return rc;
         }
         r->phase = PH_CONNECT;
         if (r->lk.result < 0)
