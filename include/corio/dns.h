@@ -69,7 +69,7 @@ typedef struct co_resolver {
 /* Makes every later lookup of the process use `r` (copied); NULL goes back
  * to the system's getaddrinfo.  Set it before loops run (tests, a custom
  * name service); lookups already in flight keep the one they started with. */
-void co_set_resolver(const co_resolver *r);
+CO_API void co_set_resolver(const co_resolver *r);
 
 /* -------------------------------------------------------------- lookup */
 
@@ -137,15 +137,15 @@ typedef struct co_dial {
 /* ----------------------------------------------------------- internals */
 
 /* <0 raise, 0 the task waits (suspend), 1 done */
-int co__lookup_start(co_lookup *lk, const char *host, int port, int family, co_addr *addrs,
+CO_API int co__lookup_start(co_lookup *lk, const char *host, int port, int family, co_addr *addrs,
                      size_t cap);
 /* back from the wait: <0 raise it */
-int co__lookup_resumed(co_lookup *lk, int thrown);
-int co__dial_start(co_dial *d, const char *host, int port, int64_t timeout_ms);
+CO_API int co__lookup_resumed(co_lookup *lk, int thrown);
+CO_API int co__dial_start(co_dial *d, const char *host, int port, int64_t timeout_ms);
 /* 1 finished, 0 suspend, <0 raise */
-int co__dial_step(co_dial *d);
+CO_API int co__dial_step(co_dial *d);
 /* 1 finished, 0 step again, <0 raise */
-int co__dial_resumed(co_dial *d, int thrown);
+CO_API int co__dial_resumed(co_dial *d, int thrown);
 
 #define CO__LOOKUP(self, lk, start)                                                        \
     do {                                                                                   \

@@ -104,7 +104,7 @@ typedef struct co_process {
  * -errno: -ENOENT or -EACCES for a program that cannot be run, -EMFILE...;
  * CO_ENOMEM; -EINVAL for bad arguments.  On failure nothing is left open.
  */
-int co_process_spawn(co_loop *loop, co_process *p, const char *const *argv,
+CO_API int co_process_spawn(co_loop *loop, co_process *p, const char *const *argv,
                      const co_spawn_opts *opt);
 
 /*
@@ -133,11 +133,11 @@ int co_process_spawn(co_loop *loop, co_process *p, const char *const *argv,
 
 /* proc.send_signal(signo): 0, or -ESRCH once the child has been reaped
  * (Python does nothing then), or -errno. */
-int co_process_send_signal(co_process *p, int signo);
+CO_API int co_process_send_signal(co_process *p, int signo);
 /* proc.terminate(): SIGTERM */
-int co_process_terminate(co_process *p);
+CO_API int co_process_terminate(co_process *p);
 /* proc.kill(): SIGKILL */
-int co_process_kill(co_process *p);
+CO_API int co_process_kill(co_process *p);
 
 /*
  * Closes the parent's pipe ends and frees communicate's output.  A child
@@ -145,16 +145,16 @@ int co_process_kill(co_process *p);
  * as the kernel takes to end it: wait for children that may take time.
  * Safe to call twice, or on a process whose spawn failed.
  */
-void co_process_close(co_process *p);
+CO_API void co_process_close(co_process *p);
 
 /* ----------------------------------------------------------- internals */
 
-int co__process_wait_start(co_process *p);
-int co__process_communicate_start(co_process *p, const void *input, size_t len);
+CO_API int co__process_wait_start(co_process *p);
+CO_API int co__process_communicate_start(co_process *p, const void *input, size_t len);
 /* 1 finished, 0 suspend, <0 raise */
-int co__process_step(co_process *p);
+CO_API int co__process_step(co_process *p);
 /* 1 finished, 0 step again, <0 raise */
-int co__process_resumed(co_process *p, int thrown);
+CO_API int co__process_resumed(co_process *p, int thrown);
 
 #define CO__PROC(self, p, start)                                                           \
     do {                                                                                   \

@@ -30,6 +30,18 @@
 
 #include <corio/gen.h>
 
+/*
+ * CO_API marks what libcorio exports: the documented calls, and the co__*
+ * functions the public macros expand to (grouped under "internals" in each
+ * header).  The library is built with hidden visibility, so nothing else
+ * leaves it; scripts/exports checks the two lists agree.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define CO_API __attribute__((visibility("default")))
+#else
+#define CO_API
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -61,7 +73,7 @@ extern "C" {
 #define CO_EAI_FAMILY (-1155)   /* address family not supported by the resolver    */
 
 /* The text for any code: the core's, the runtime's, or a negative errno. */
-const char *co_strerror(int code);
+CO_API const char *co_strerror(int code);
 
 /* ------------------------------------------------------------------ loop */
 
@@ -84,20 +96,20 @@ typedef struct co_loop_options {
 } co_loop_options;
 
 /* Creates a loop (opt may be NULL). 0 or an error. */
-int co_loop_new(co_loop **loop, const co_loop_options *opt);
+CO_API int co_loop_new(co_loop **loop, const co_loop_options *opt);
 /* Frees a loop that is not running, with every task it still owns. */
-void co_loop_free(co_loop *loop);
+CO_API void co_loop_free(co_loop *loop);
 /*
  * asyncio.run(main): runs the loop until the task of `main` (a frame from
  * CO_NEW or co_task_init on this loop) finishes, then cancels every task
  * still alive, runs their cleanup, and returns main's result: 0, or the
  * error it finished with.
  */
-int co_run(co_loop *loop, co_gen *main);
+CO_API int co_run(co_loop *loop, co_gen *main);
 /* The loop running in this thread (asyncio.get_running_loop()), or NULL. */
-co_loop *co_running_loop(void);
+CO_API co_loop *co_running_loop(void);
 /* The loop's clock in ns, read once per turn of the loop. */
-int64_t co_now(const co_loop *loop);
+CO_API int64_t co_now(const co_loop *loop);
 
 /* ----------------------------------------------------------------- tasks */
 
@@ -129,7 +141,7 @@ typedef struct co_task {
  * loop's allocator: the frame is returned (fill in its arguments), nothing
  * runs until co_spawn.  NULL when out of memory or the loop is closed.
  */
-void *co_task_new(co_loop *loop, size_t size, co_body body);
+CO_API void *co_task_new(co_loop *loop, size_t size, co_body body);
 #define CO_NEW(loop, type, body) ((type *)co_task_new((loop), sizeof(type), (body)))
 
 /* Caller-provided storage for a task: no allocation. */
@@ -139,24 +151,24 @@ void *co_task_new(co_loop *loop, size_t size, co_body body);
         type frame;           \
     }
 /* Makes storage.task/frame (a CO_TASK_STORAGE, frame CO_INIT-ed) a task. */
-int co_task_init(co_loop *loop, co_task *task, co_gen *frame);
+CO_API int co_task_init(co_loop *loop, co_task *task, co_gen *frame);
 
 /* asyncio.create_task: schedules the task owning `frame`. 0 or an error. */
-int co_spawn(co_gen *frame);
+CO_API int co_spawn(co_gen *frame);
 /* task.cancel(): 1 when a cancellation was requested, 0 when already done. */
-int co_cancel(co_gen *task);
+CO_API int co_cancel(co_gen *task);
 /* task.uncancel(): one request fewer; returns how many remain. */
-int co_uncancel(co_gen *task);
+CO_API int co_uncancel(co_gen *task);
 /* task.cancelling(): pending cancellation requests. */
-int co_cancelling(const co_gen *task);
+CO_API int co_cancelling(const co_gen *task);
 /* task.done() */
-bool co_done(const co_gen *task);
+CO_API bool co_done(const co_gen *task);
 /* 0 if it returned, its error (CO_ECANCELLED...), or CO_ENOTDONE. */
-int co_task_result(const co_gen *task);
+CO_API int co_task_result(const co_gen *task);
 /* Drops the caller's hold on a CO_NEW task: it is freed once done. */
-void co_release(co_gen *task);
+CO_API void co_release(co_gen *task);
 /* The task whose body is running now (asyncio.current_task()), or NULL. */
-co_gen *co_current_task(void);
+CO_API co_gen *co_current_task(void);
 
 /* ------------------------------------------------------------------ time */
 
@@ -178,7 +190,7 @@ enum co_gather_mode {
     CO_GATHER_ALL          /* return_exceptions=True: wait for all, raise nothing      */
 };
 typedef struct co_gather {
-    uint8_t kind; /* private, as are the other fields */
+    const void *ops; /* private, as are the other fields */
     co_gen *const *tasks;
     size_t n, pending;
     int error; /* the first error, in time */
@@ -221,18 +233,18 @@ typedef struct co_deadline {
 /* asyncio.TaskGroup: tasks spawned into it; the first failure cancels the
  * others and the group's body; the group waits for all. */
 typedef struct co_group {
-    uint8_t kind; /* private, as are the other fields */
+    const void *ops; /* private, as are the other fields */
     co_gen **members;
     size_t n, cap, pending;
     int error; /* the first failure */
     co_task *owner;
     bool aborting, body_done, finished;
 } co_group;
-void co_group_init(co_group *group);
+CO_API void co_group_init(co_group *group);
 /* Spawns the task owning `frame` into the group. */
-int co_group_spawn(co_group *group, co_gen *frame);
+CO_API int co_group_spawn(co_group *group, co_gen *frame);
 /* The members' results: errs[i] for member i (i < min(n, max)); returns n. */
-size_t co_group_errors(const co_group *group, int *errs, size_t max);
+CO_API size_t co_group_errors(const co_group *group, int *errs, size_t max);
 /* async with TaskGroup() as g: await body -- runs the child coroutine
  * `member` as the group's body, then waits for every member; raises the
  * first failure (the body's or a member's). */
@@ -244,7 +256,7 @@ size_t co_group_errors(const co_group *group, int *errs, size_t max);
         CO__WAIT(self, co__group_wait_start(group), co__group_end(group), false);          \
     } while (0)
 /* Releases the group's member list (after CO_GROUP_RUN). */
-void co_group_fini(co_group *group);
+CO_API void co_group_fini(co_group *group);
 
 /* ------------------------------------------------------ synchronisation */
 
@@ -257,10 +269,10 @@ typedef struct co_event {
     co_waitq waiters;
     bool set;
 } co_event;
-void co_event_init(co_event *ev);
-void co_event_set(co_event *ev);
-void co_event_clear(co_event *ev);
-bool co_event_is_set(const co_event *ev);
+CO_API void co_event_init(co_event *ev);
+CO_API void co_event_set(co_event *ev);
+CO_API void co_event_clear(co_event *ev);
+CO_API bool co_event_is_set(const co_event *ev);
 #define CO_EVENT_WAIT(self, ev) CO__WAIT(self, co__event_wait((ev)), 1, false)
 
 /* asyncio.Lock: FIFO, not re-entrant. */
@@ -268,9 +280,9 @@ typedef struct co_lock {
     co_waitq waiters;
     bool locked;
 } co_lock;
-void co_lock_init(co_lock *lock);
-int co_lock_release(co_lock *lock); /* CO_ENOTLOCKED when not held */
-bool co_lock_locked(const co_lock *lock);
+CO_API void co_lock_init(co_lock *lock);
+CO_API int co_lock_release(co_lock *lock); /* CO_ENOTLOCKED when not held */
+CO_API bool co_lock_locked(const co_lock *lock);
 #define CO_LOCK_ACQUIRE(self, lock) CO__WAIT(self, co__lock_acquire((lock)), 1, false)
 
 /* asyncio.Semaphore (bound 0) and BoundedSemaphore (bound = initial value). */
@@ -279,9 +291,9 @@ typedef struct co_sem {
     int value, bound;
 } co_sem;
 /* CO_EBADARG for a negative value or bound (Python's ValueError). */
-int co_sem_init(co_sem *sem, int value, int bound);
-int co_sem_release(co_sem *sem); /* CO_ESEMOVER past the bound */
-int co_sem_value(const co_sem *sem);
+CO_API int co_sem_init(co_sem *sem, int value, int bound);
+CO_API int co_sem_release(co_sem *sem); /* CO_ESEMOVER past the bound */
+CO_API int co_sem_value(const co_sem *sem);
 #define CO_SEM_ACQUIRE(self, sem) CO__WAIT(self, co__sem_acquire((sem)), 1, false)
 
 /* asyncio.Queue(maxsize): a bounded FIFO of fixed-size items in caller memory. */
@@ -292,12 +304,12 @@ typedef struct co_queue {
     bool shutdown;
 } co_queue;
 /* `buf` holds capacity items of item_size bytes. */
-int co_queue_init(co_queue *q, void *buf, size_t item_size, size_t capacity);
-int co_queue_try_put(co_queue *q, const void *item); /* CO_EQFULL, CO_EQSHUTDOWN */
-int co_queue_try_get(co_queue *q, void *item);       /* CO_EQEMPTY, CO_EQSHUTDOWN */
+CO_API int co_queue_init(co_queue *q, void *buf, size_t item_size, size_t capacity);
+CO_API int co_queue_try_put(co_queue *q, const void *item); /* CO_EQFULL, CO_EQSHUTDOWN */
+CO_API int co_queue_try_get(co_queue *q, void *item);       /* CO_EQEMPTY, CO_EQSHUTDOWN */
 /* queue.shutdown(): puts fail from now on; gets drain what is left, then fail. */
-void co_queue_shutdown(co_queue *q);
-size_t co_queue_size(const co_queue *q);
+CO_API void co_queue_shutdown(co_queue *q);
+CO_API size_t co_queue_size(const co_queue *q);
 #define CO_QUEUE_PUT(self, q, item) CO__WAIT(self, co__queue_put((q), (item)), 1, false)
 #define CO_QUEUE_GET(self, q, item) CO__WAIT(self, co__queue_get((q), (item)), 1, false)
 
@@ -305,23 +317,23 @@ size_t co_queue_size(const co_queue *q);
 
 /* Registration functions behind the await macros: <0 an error to raise,
  * 1 done at once, 0 the current task now waits (suspend, then try again). */
-int co__sleep(int64_t ns);
-int64_t co__ms_to_ns(int64_t ms); /* clamped to [0, INT64_MAX] */
-int co__await_task(co_gen *task);
-int co__await_task_end(co_gen *task);
-int co__gather_start(co_gather *g, co_gen *const *tasks, size_t n, int mode);
-int co__gather_end(co_gather *g);
-int co__deadline_arm(co_deadline *d, co_gen *target, int64_t ns);
-int co__deadline_end(co_deadline *d, int err);
-int co__group_enter(co_group *g);
-int co__group_body_done(co_group *g, int err);
-int co__group_wait_start(co_group *g);
-int co__group_end(co_group *g);
-int co__event_wait(co_event *ev);
-int co__lock_acquire(co_lock *lock);
-int co__sem_acquire(co_sem *sem);
-int co__queue_put(co_queue *q, const void *item);
-int co__queue_get(co_queue *q, void *item);
+CO_API int co__sleep(int64_t ns);
+CO_API int64_t co__ms_to_ns(int64_t ms); /* clamped to [0, INT64_MAX] */
+CO_API int co__await_task(co_gen *task);
+CO_API int co__await_task_end(co_gen *task);
+CO_API int co__gather_start(co_gather *g, co_gen *const *tasks, size_t n, int mode);
+CO_API int co__gather_end(co_gather *g);
+CO_API int co__deadline_arm(co_deadline *d, co_gen *target, int64_t ns);
+CO_API int co__deadline_end(co_deadline *d, int err);
+CO_API int co__group_enter(co_group *g);
+CO_API int co__group_body_done(co_group *g, int err);
+CO_API int co__group_wait_start(co_group *g);
+CO_API int co__group_end(co_group *g);
+CO_API int co__event_wait(co_event *ev);
+CO_API int co__lock_acquire(co_lock *lock);
+CO_API int co__sem_acquire(co_sem *sem);
+CO_API int co__queue_put(co_queue *q, const void *item);
+CO_API int co__queue_get(co_queue *q, void *item);
 
 /* Suspends until `start` (re-evaluated after each wake-up) says done; then
  * `end` gives the outcome (<0 raised).  Cancellation unwinds from the wait. */

@@ -60,7 +60,7 @@ extern "C" {
  * to a path of its own.  Returns the fd, or -errno.  Close it with
  * co_fd_close.
  */
-int co_dgram_open(int family, const co_addr *local, const co_addr *remote);
+CO_API int co_dgram_open(int family, const co_addr *local, const co_addr *remote);
 
 /* One datagram operation's state, in the frame.  Read the first three. */
 typedef struct co_dgram {
@@ -118,11 +118,11 @@ typedef struct co_dgram_msg {
 
 /* ----------------------------------------------------------- internals */
 
-int co__recvfrom_start(co_dgram *d, int fd, void *buf, size_t n, co_addr *peer);
-int co__sendto_start(co_dgram *d, int fd, const void *buf, size_t n, const co_addr *to);
-int co__recv_batch_start(co_dgram *d, int fd, co_dgram_msg *msgs, size_t n);
-int co__dgram_step(co_dgram *d);
-int co__dgram_resumed(co_dgram *d, int thrown);
+CO_API int co__recvfrom_start(co_dgram *d, int fd, void *buf, size_t n, co_addr *peer);
+CO_API int co__sendto_start(co_dgram *d, int fd, const void *buf, size_t n, const co_addr *to);
+CO_API int co__recv_batch_start(co_dgram *d, int fd, co_dgram_msg *msgs, size_t n);
+CO_API int co__dgram_step(co_dgram *d);
+CO_API int co__dgram_resumed(co_dgram *d, int thrown);
 
 #ifdef __cplusplus
 }

@@ -82,11 +82,18 @@ static chld_watch *find_watch(co_loop *loop)
     return NULL;
 }
 
+static void watches_fini(co_reactor *r);
+
+/* Frees a loop's watch with the loop, should a process never be closed. */
+static const co__subsys sigchld_subsys = {.fini = watches_fini};
+
 static int watch_acquire(co_process *p)
 {
     co_loop *loop = p->loop;
     chld_watch *w;
-    int rc = 0;
+    int rc = co__reactor_attach(co__reactor(loop), &sigchld_subsys);
+    if (rc < 0)
+        return rc;
     pthread_mutex_lock(&watch_lock);
     if ((w = find_watch(loop)) != NULL)
         w->users++;
@@ -109,21 +116,35 @@ static int watch_acquire(co_process *p)
     return rc;
 }
 
+static void unlink_watch(chld_watch *w)
+{
+    for (chld_watch **pw = &watches; *pw; pw = &(*pw)->next)
+        if (*pw == w) {
+            *pw = w->next;
+            break;
+        }
+    co_signal_unwatch(w->loop, SIGCHLD);
+    co__free(w->loop, w, sizeof *w);
+}
+
 static void watch_release(co_process *p)
 {
-    chld_watch **pw, *w;
-    if (p->watch == NULL)
+    chld_watch *w = p->watch;
+    if (w == NULL)
         return;
     pthread_mutex_lock(&watch_lock);
-    for (pw = &watches; (w = *pw) != NULL; pw = &w->next)
-        if (w == p->watch)
-            break;
-    if (w && --w->users == 0) {
-        *pw = w->next;
-        co_signal_unwatch(w->loop, SIGCHLD);
-        co__free(w->loop, w, sizeof *w);
-    }
+    if (--w->users == 0)
+        unlink_watch(w);
     p->watch = NULL;
+    pthread_mutex_unlock(&watch_lock);
+}
+
+static void watches_fini(co_reactor *r)
+{
+    chld_watch *w;
+    pthread_mutex_lock(&watch_lock);
+    if ((w = find_watch(r->loop)) != NULL)
+        unlink_watch(w);
     pthread_mutex_unlock(&watch_lock);
 }
 
@@ -241,7 +262,8 @@ static int plan(spawn_plan *s, co_process *p, const co_spawn_opts *o)
     sigdelset(&all, SIGSTOP);
     if ((rc = -posix_spawnattr_setsigmask(&s->attr, &none)) < 0 ||
         (rc = -posix_spawnattr_setsigdefault(&s->attr, &all)) < 0 ||
-        (rc = -posix_spawnattr_setflags(&s->attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) < 0)
+        (rc = -posix_spawnattr_setflags(&s->attr,
+                                         POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) < 0)
         return rc;
     if ((rc = plan_stream(s, p, 0, o->in, o->in_fd)) < 0 ||
         (rc = plan_stream(s, p, 1, o->out, o->out_fd)) < 0 ||

@@ -52,6 +52,8 @@ bool co__waitq_remove(co_waitq *q, co_task *t)
     return false;
 }
 
+static const co__wait_ops sync_wait;
+
 /* Suspends the running task on q as a `kind` waiter for `obj`. */
 static int wait_on(co_waitq *q, void *obj, uint8_t kind)
 {
@@ -61,6 +63,7 @@ static int wait_on(co_waitq *q, void *obj, uint8_t kind)
         return CO_ENOTASK;
     t = loop->current;
     co__waitq_push(q, t);
+    loop->waits[kind] = &sync_wait; /* how the task core cancels it */
     co__wait_for(t, kind, obj);
     return 0;
 }
@@ -292,9 +295,40 @@ int co__queue_get(co_queue *q, void *item)
     return wait_on(&q->getters, q, CO__W_QGET);
 }
 
-/* -------------------------------------------------------------- pass on */
+/* ------------------------------------------- cancel and pass on */
 
-void co__sync_pass_on(co_loop *loop, co_task *t)
+/* The wait queue that t, suspended on a primitive, sits in. */
+static co_waitq *queue_of(co_task *t)
+{
+    switch (t->wait) {
+    case CO__W_EVENT:
+        return &((co_event *)t->wait_on)->waiters;
+    case CO__W_LOCK:
+        return &((co_lock *)t->wait_on)->waiters;
+    case CO__W_SEM:
+        return &((co_sem *)t->wait_on)->waiters;
+    case CO__W_QGET:
+        return &((co_queue *)t->wait_on)->getters;
+    case CO__W_QPUT:
+        return &((co_queue *)t->wait_on)->putters;
+    default:
+        return NULL;
+    }
+}
+
+/* A waiter is cancelled: it leaves its wait queue. */
+static bool sync_cancel(co_loop *loop, co_task *t)
+{
+    co_waitq *q = queue_of(t);
+    (void)loop;
+    if (q)
+        co__waitq_remove(q, t);
+    return true;
+}
+
+/* A waiter woken by a primitive was cancelled before it ran: the wake-up it
+ * will not use goes to the next waiter. */
+static void sync_pass_on(co_loop *loop, co_task *t)
 {
     (void)loop;
     switch (t->woke_from) {
@@ -323,3 +357,5 @@ void co__sync_pass_on(co_loop *loop, co_task *t)
     }
     t->flags &= (uint8_t)~CO__T_HANDED;
 }
+
+static const co__wait_ops sync_wait = {sync_cancel, sync_pass_on};

@@ -112,7 +112,8 @@ static int lookup(const char *host, int family, int port, struct addrinfo **res)
         char text[64];
         unsigned char bin[16];
         int fam, used = 0;
-        if (sscanf(line, "%63s %n", text, &used) != 1 || text[0] == '#' || !names(line + used, host))
+        if (sscanf(line, "%63s %n", text, &used) != 1 || text[0] == '#' ||
+            !names(line + used, host))
             continue;
         known = true;
         fam = strchr(text, ':') ? AF_INET6 : AF_INET;
