@@ -121,16 +121,31 @@ Test(process, a_program_that_cannot_start_is_a_spawn_error)
     no_children_left();
 }
 
+typedef struct gatherer {
+    co_gen gen;
+    co_gen **tasks;
+    size_t n;
+    co_gather g;
+} gatherer;
+
+static int gatherer_fn(co_gen *g)
+{
+    gatherer *self = (gatherer *)g;
+    CO_BEGIN(self);
+    CO_GATHER(self, &self->g, self->tasks, self->n, CO_GATHER_FIRST_ERROR);
+    CO_END(self);
+}
+
 Test(process, many_children_at_once)
 {
     enum { N = 20 };
     co_loop *loop = rt_loop();
     waiter *w[N];
-    co_gather gather;
     co_gen *tasks[N];
+    gatherer *all = CO_NEW(loop, gatherer, gatherer_fn);
     static char codes[N][8];
     static const char *argvs[N][4];
-    (void)gather;
+    cr_assert_not_null(all);
     for (int i = 0; i < N; i++) {
         w[i] = CO_NEW(loop, waiter, waiter_fn);
         cr_assert_not_null(w[i]);
@@ -141,12 +156,12 @@ Test(process, many_children_at_once)
         argvs[i][3] = NULL;
         w[i]->argv = argvs[i];
         tasks[i] = &w[i]->gen;
-        if (i > 0)
-            rt_spawn(tasks[i]);
     }
-    cr_assert_eq(co_run(loop, tasks[0]), 0);
+    all->tasks = tasks;
+    all->n = N;
+    cr_assert_eq(co_run(loop, &all->gen), 0);
     for (int i = 0; i < N; i++)
-        cr_assert_eq(w[i]->proc.returncode, i);
+        cr_assert_eq(w[i]->proc.returncode, i, "child %d: %d", i, w[i]->proc.returncode);
     rt_free_loop(loop);
     no_children_left();
 }
