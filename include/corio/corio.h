@@ -2,7 +2,8 @@
  * corio/corio.h -- the POSIX reactor: asyncio's event loop for C.
  *
  * Include this one header for everything: the generator core (gen.h), tasks,
- * time and synchronisation (sched.h), sockets (net.h), files (fs.h), and the
+ * time and synchronisation (sched.h), sockets (net.h), files (fs.h), host
+ * names (dns.h), datagrams (udp.h), subprocesses (process.h), and the
  * pieces declared here: waiting for fds, waking a loop from another thread
  * or a signal handler, and signals as awaitable events.  A loop lives in one
  * thread; scale across cores with one loop per thread.
@@ -80,5 +81,8 @@ CO_API int co__wait_fd_end(void);
 
 #include <corio/fs.h>
 #include <corio/net.h>
+#include <corio/dns.h>
+#include <corio/udp.h>
+#include <corio/process.h>
 
 #endif /* CORIO_CORIO_H */

@@ -37,9 +37,10 @@
  * before its number can be reused (corio.h).  Writes never raise SIGPIPE: a
  * closed peer is reported as -EPIPE or -ECONNRESET.
  *
- * Host names are never looked up: getaddrinfo() blocks, and a loop must not.
- * co_addr_ip takes numeric addresses and "localhost"; resolve other names
- * before the loop starts, or in a thread of your own.
+ * Host names are never looked up here: getaddrinfo() blocks, and a loop must
+ * not.  co_addr_ip takes numeric addresses and "localhost"; for other names
+ * see dns.h (CO_GETADDRINFO, CO_OPEN_CONNECTION), which look them up on the
+ * worker pool.
  */
 #ifndef CORIO_NET_H
 #define CORIO_NET_H

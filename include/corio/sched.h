@@ -66,6 +66,12 @@ extern "C" {
 #define CO_EBUSY (-1117)        /* already in a gather or group, or awaited twice  */
 #define CO_EGROUPDONE (-1118)   /* the task group is finished or shutting down     */
 #define CO_EINVALSTATE (-1119)  /* a future set twice (InvalidStateError)          */
+/* Name resolution (dns.h): getaddrinfo's EAI_* codes. */
+#define CO_EAI_NONAME (-1151)   /* no such host name (EAI_NONAME)                  */
+#define CO_EAI_NODATA (-1152)   /* the name has no address of that family          */
+#define CO_EAI_AGAIN (-1153)    /* temporary failure in name resolution            */
+#define CO_EAI_FAIL (-1154)     /* non-recoverable failure in name resolution      */
+#define CO_EAI_FAMILY (-1155)   /* address family not supported by the resolver    */
 
 /* The text for any code: the core's, the runtime's, or a negative errno. */
 CO_API const char *co_strerror(int code);

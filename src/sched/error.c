@@ -27,6 +27,11 @@ const char *co_strerror(int code)
     case CO_EBUSY: return "already in use (another waiter, gather or group)";
     case CO_EGROUPDONE: return "task group is finished or shutting down";
     case CO_EINVALSTATE: return "invalid state: the future is already done";
+    case CO_EAI_NONAME: return "name or service not known";
+    case CO_EAI_NODATA: return "no address associated with the name for that family";
+    case CO_EAI_AGAIN: return "temporary failure in name resolution";
+    case CO_EAI_FAIL: return "non-recoverable failure in name resolution";
+    case CO_EAI_FAMILY: return "address family not supported by the resolver";
     default: break;
     }
     if (code <= -1000 && code > -1100)
