@@ -232,14 +232,6 @@ int co_queue_init(co_queue *q, void *buf, size_t item_size, size_t capacity)
 
 size_t co_queue_size(const co_queue *q) { return q ? q->count : 0; }
 
-static void copy_bytes(void *dst, const void *src, size_t n)
-{
-    unsigned char *d = dst;
-    const unsigned char *s = src;
-    while (n--)
-        *d++ = *s++;
-}
-
 int co_queue_try_put(co_queue *q, const void *item)
 {
     if (q == NULL || item == NULL)
@@ -248,7 +240,7 @@ int co_queue_try_put(co_queue *q, const void *item)
         return CO_EQSHUTDOWN;
     if (q->count == q->cap)
         return CO_EQFULL;
-    copy_bytes(q->buf + ((q->head + q->count) % q->cap) * q->item, item, q->item);
+    co__bytecopy(q->buf + ((q->head + q->count) % q->cap) * q->item, item, q->item);
     q->count++;
     wake_first(&q->getters);
     return 0;
@@ -260,7 +252,7 @@ int co_queue_try_get(co_queue *q, void *item)
         return CO_EBADARG;
     if (q->count == 0)
         return q->shutdown ? CO_EQSHUTDOWN : CO_EQEMPTY;
-    copy_bytes(item, q->buf + q->head * q->item, q->item);
+    co__bytecopy(item, q->buf + q->head * q->item, q->item);
     q->head = (q->head + 1) % q->cap;
     q->count--;
     wake_first(&q->putters);
