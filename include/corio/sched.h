@@ -80,6 +80,8 @@ CO_API const char *co_strerror(int code);
 
 typedef struct co_loop co_loop;
 
+/* A bare-metal build (no OS: see docs/firmware.md) has no malloc and no
+ * platform clock: there clock, alloc and free must be set. */
 typedef struct co_hooks {
     int64_t (*clock)(void *ctx);                   /* monotonic ns; NULL: the platform's */
     void *(*alloc)(void *ctx, size_t size);        /* NULL: malloc                       */

@@ -1,19 +1,28 @@
 /*
  * alloc.c -- the loop's memory: every block the scheduler and the reactor
- * allocate goes through the loop's allocator hook, or malloc without one.
+ * allocate goes through the loop's allocator hook, or malloc without one
+ * (a bare build has no malloc: there co_loop_new insists on the hooks).
+ * And the two byte loops the scheduler zeroes and copies with.
  *
  * This is the bottom of the scheduler: the timer heap, the task pool and
  * the registry all allocate here, and it calls nothing of theirs.
  */
 #include "loop.h"
 
+#if !CO_BARE
 #include <stdlib.h>
+#include <string.h>
+#endif
 
 void *co__alloc(co_loop *loop, size_t size)
 {
     if (loop->hooks.alloc)
         return loop->hooks.alloc(loop->hooks.ctx, size);
+#if CO_BARE
+    return NULL;
+#else
     return malloc(size);
+#endif
 }
 
 void co__free(co_loop *loop, void *p, size_t size)
@@ -22,6 +31,48 @@ void co__free(co_loop *loop, void *p, size_t size)
         return;
     if (loop->hooks.free)
         loop->hooks.free(loop->hooks.ctx, p, size);
+#if !CO_BARE
     else
         free(p);
+#endif
+}
+
+/*
+ * GCC and clang turn a byte loop into a memset or memcpy call at -O2, even
+ * with -ffreestanding; a bare build has neither.  An empty asm statement in
+ * the loop's body keeps it a loop.  A hosted build calls the library.
+ */
+#if CO_BARE && (defined(__GNUC__) || defined(__clang__))
+#define KEEP_A_LOOP() __asm__ __volatile__("" ::: "memory")
+#else
+#define KEEP_A_LOOP() ((void)0)
+#endif
+
+void co__zero(void *p, size_t n)
+{
+#if CO_BARE
+    unsigned char *b = p;
+    while (n--) {
+        *b++ = 0;
+        KEEP_A_LOOP();
+    }
+#else
+    if (n)
+        memset(p, 0, n);
+#endif
+}
+
+void co__bytecopy(void *dst, const void *src, size_t n)
+{
+#if CO_BARE
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    while (n--) {
+        *d++ = *s++;
+        KEEP_A_LOOP();
+    }
+#else
+    if (n)
+        memcpy(dst, src, n);
+#endif
 }

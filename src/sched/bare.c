@@ -1,16 +1,20 @@
 /*
  * bare.c -- a loop without the POSIX reactor, for bare-metal super-loops.
  *
- * Build sched.c, heap.c, pool.c, sync.c and error.c with this file instead of the
- * reactor's: tasks, sleeps, gather, deadlines and the sync primitives all
+ * Build the files of src/sched/ with this one instead of the reactor's:
+ * tasks, sleeps, gather, deadlines, groups and the sync primitives all
  * work; time comes from hooks.clock (a tick counter scaled to ns) and, when
  * every task waits, hooks.idle is called with the time to the next deadline
  * (-1: nothing is scheduled), which is where firmware sleeps until its next
- * interrupt.  Nothing here allocates beyond the loop itself.
+ * interrupt.  Nothing here allocates beyond the loop itself.  A bare build
+ * (CO_BARE, see loop.h) has no malloc: the alloc and free hooks are then
+ * required, and the clock hook too, since there is no platform clock.
  */
 #include "loop.h"
 
+#if !CO_BARE
 #include <stdlib.h>
+#endif
 
 int co_loop_new(co_loop **out, const co_loop_options *opt)
 {
@@ -18,8 +22,14 @@ int co_loop_new(co_loop **out, const co_loop_options *opt)
     if (out == NULL)
         return CO_EBADARG;
     *out = NULL;
+#if CO_BARE
+    if (opt == NULL || !opt->hooks.alloc || !opt->hooks.free || !opt->hooks.clock)
+        return CO_EBADARG;
+    loop = opt->hooks.alloc(opt->hooks.ctx, sizeof *loop);
+#else
     loop = opt && opt->hooks.alloc ? opt->hooks.alloc(opt->hooks.ctx, sizeof *loop)
                                    : malloc(sizeof *loop);
+#endif
     if (loop == NULL)
         return CO_ENOMEM;
     if (co__loop_init(loop, opt) < 0) {

@@ -1,10 +1,29 @@
 /*
  * error.c -- co_strerror: one text for every code a corio call returns.
+ *
+ * The texts are string literals, in flash on a Cortex-M.  An AVR copies
+ * every literal into its RAM at start-up (about 1 KiB for these), so there
+ * the texts are left out unless -DCO_ERROR_TEXT=1: co_strerror then says
+ * only "success" or "error", and firmware prints the code.  A bare build
+ * (CO_BARE) has no strerror, so errno codes get one text there.
  */
-#include <corio/sched.h>
+#include "loop.h"
 
+#if !CO_BARE
 #include <string.h>
+#endif
 
+#ifndef CO_ERROR_TEXT
+#if defined(__AVR__)
+#define CO_ERROR_TEXT 0
+#else
+#define CO_ERROR_TEXT 1
+#endif
+#endif
+
+#if !CO_ERROR_TEXT
+const char *co_strerror(int code) { return code == 0 ? "success" : "error"; }
+#else
 const char *co_strerror(int code)
 {
     switch (code) {
@@ -36,7 +55,13 @@ const char *co_strerror(int code)
     }
     if (code <= -1000 && code > -1100)
         return co_gen_strerror(code);
+#if CO_BARE
+    if (code < 0 && code > -4096)
+        return "system error (an errno code)";
+#else
     if (code < 0 && code > -4096)
         return strerror(-code);
+#endif
     return code == 0 ? "success" : "unknown error";
 }
+#endif

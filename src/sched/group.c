@@ -71,8 +71,7 @@ int co_group_spawn(co_group *g, co_gen *frame)
         co_gen **m = co__alloc(g->owner->loop, cap * sizeof *m);
         if (m == NULL)
             return CO_ENOMEM;
-        for (size_t i = 0; i < g->n; i++)
-            m[i] = g->members[i];
+        co__bytecopy(m, g->members, g->n * sizeof *m);
         co__free(g->owner->loop, g->members, g->cap * sizeof *m);
         g->members = m;
         g->cap = cap;

@@ -11,6 +11,9 @@
 #include "loop.h"
 
 #define D 4
+/* Room for this many timers comes with the first; it doubles from there,
+ * so a loop with few timers stays small. */
+#define HEAP_START 4
 
 /* Whether entry a fires before entry b. */
 static bool before(const co_heap_entry *a, const co_heap_entry *b)
@@ -21,25 +24,29 @@ static bool before(const co_heap_entry *a, const co_heap_entry *b)
     return (int32_t)(a->timer->seq - b->timer->seq) < 0;
 }
 
-static void place(co_heap *h, uint32_t i, co_heap_entry e)
+/* Entries are copied field by field: a whole-struct copy is a memcpy call
+ * on a Cortex-M0, which a bare build does not have. */
+static void place(co_heap *h, uint32_t i, const co_heap_entry *e)
 {
-    h->a[i] = e;
-    e.timer->slot = i + 1;
+    h->a[i].deadline = e->deadline;
+    h->a[i].timer = e->timer;
+    e->timer->slot = i + 1;
 }
 
-static void sift_up(co_heap *h, uint32_t i, co_heap_entry e)
+/* e is a copy, never an entry of the array, which these overwrite. */
+static void sift_up(co_heap *h, uint32_t i, const co_heap_entry *e)
 {
     while (i > 0) {
         uint32_t parent = (i - 1) / D;
-        if (!before(&e, &h->a[parent]))
+        if (!before(e, &h->a[parent]))
             break;
-        place(h, i, h->a[parent]);
+        place(h, i, &h->a[parent]);
         i = parent;
     }
     place(h, i, e);
 }
 
-static void sift_down(co_heap *h, uint32_t i, co_heap_entry e)
+static void sift_down(co_heap *h, uint32_t i, const co_heap_entry *e)
 {
     for (;;) {
         uint32_t first = i * D + 1, best, c, end;
@@ -50,9 +57,9 @@ static void sift_down(co_heap *h, uint32_t i, co_heap_entry e)
         for (c = first + 1; c < end; c++)
             if (before(&h->a[c], &h->a[best]))
                 best = c;
-        if (!before(&h->a[best], &e))
+        if (!before(&h->a[best], e))
             break;
-        place(h, i, h->a[best]);
+        place(h, i, &h->a[best]);
         i = best;
     }
     place(h, i, e);
@@ -60,13 +67,11 @@ static void sift_down(co_heap *h, uint32_t i, co_heap_entry e)
 
 static int grow(co_loop *loop, co_heap *h)
 {
-    uint32_t cap = h->cap ? h->cap * 2 : 64;
+    uint32_t cap = h->cap ? h->cap * 2 : HEAP_START;
     co_heap_entry *a = co__alloc(loop, cap * sizeof *a);
     if (a == NULL)
         return CO_ENOMEM;
-    if (h->n)
-        for (uint32_t i = 0; i < h->n; i++)
-            a[i] = h->a[i];
+    co__bytecopy(a, h->a, h->n * sizeof *a);
     co__free(loop, h->a, h->cap * sizeof *h->a);
     h->a = a;
     h->cap = cap;
@@ -85,7 +90,7 @@ int co__heap_push(co_loop *loop, co_timer *t, int64_t deadline)
     t->seq = loop->timer_seq++;
     e.deadline = deadline;
     e.timer = t;
-    sift_up(h, h->n++, e);
+    sift_up(h, h->n++, &e);
     return 0;
 }
 
@@ -99,14 +104,16 @@ void co__heap_remove(co_loop *loop, co_timer *t)
         return;
     i = t->slot - 1;
     t->slot = 0;
-    last = h->a[--h->n];
+    --h->n;
     if (i == h->n)
         return;
+    last.deadline = h->a[h->n].deadline;
+    last.timer = h->a[h->n].timer;
     /* the last entry fills the hole, then moves whichever way it must */
     if (i > 0 && before(&last, &h->a[(i - 1) / D]))
-        sift_up(h, i, last);
+        sift_up(h, i, &last);
     else
-        sift_down(h, i, last);
+        sift_down(h, i, &last);
 }
 
 void co__heap_free(co_loop *loop)

@@ -9,11 +9,14 @@
  */
 #include "loop.h"
 
-#if defined(__unix__) || defined(__APPLE__)
+#if !CO_BARE && (defined(__unix__) || defined(__APPLE__))
 #include <time.h>
 #endif
 
-#if defined(__STDC_NO_THREADS__) && !defined(CO_THREAD_LOCAL)
+/* A bare build has one thread: the running loop is a plain static, and no
+ * thread-local storage (which firmware's startup code rarely sets up) is
+ * needed.  -DCO_THREAD_LOCAL=... overrides either choice. */
+#if !defined(CO_THREAD_LOCAL) && (CO_BARE || defined(__STDC_NO_THREADS__))
 #define CO_THREAD_LOCAL
 #elif !defined(CO_THREAD_LOCAL)
 #define CO_THREAD_LOCAL _Thread_local
@@ -45,17 +48,17 @@ co_gen *co_current_task(void)
  * The registry lists the tasks the loop must find again: every CO_NEW task
  * (to free it) and every caller-storage task while it runs (to cancel it at
  * shutdown).  Room for the first REGISTRY_START is made with the loop, so
- * caller storage allocates nothing until that many run at once.
+ * caller storage allocates nothing until that many run at once; it doubles
+ * from there, so a small loop stays small.
  */
-#define REGISTRY_START 64
+#define REGISTRY_START 8
 
 static int grow_registry(co_loop *loop, uint32_t cap)
 {
     co_task **a = co__alloc(loop, cap * sizeof *a);
     if (a == NULL)
         return CO_ENOMEM;
-    for (uint32_t i = 0; i < loop->ntasks; i++)
-        a[i] = loop->tasks[i];
+    co__bytecopy(a, loop->tasks, loop->ntasks * sizeof *a);
     co__free(loop, loop->tasks, loop->cap_tasks * sizeof *a);
     loop->tasks = a;
     loop->cap_tasks = cap;
@@ -150,7 +153,7 @@ bool co__unready(co_loop *loop, co_task *t)
 
 int64_t co__platform_clock(void)
 {
-#if defined(CLOCK_MONOTONIC)
+#if !CO_BARE && defined(CLOCK_MONOTONIC)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -168,8 +171,7 @@ int64_t co__read_clock(co_loop *loop)
 
 int co__loop_init(co_loop *loop, const co_loop_options *opt)
 {
-    co_loop zero = {0};
-    *loop = zero;
+    co__zero(loop, sizeof *loop); /* not `*loop = (co_loop){0}`: a memset call */
     if (opt) {
         loop->hooks = opt->hooks;
         loop->autojump = opt->autojump;

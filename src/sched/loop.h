@@ -51,14 +51,78 @@ typedef struct co__callback_timer {
     void *arg;
 } co__callback_timer;
 
+/* ------------------------------------------------------- the build */
+
+/*
+ * CO_BARE: built for a target with no operating system and no libc (a
+ * Cortex-M, an AVR...).  On by default where the compiler targets neither
+ * Unix, Apple nor Windows; -DCO_BARE=0 or =1 overrides that.  A bare build
+ * includes no libc header and calls no library function: the running loop is
+ * a plain static (no thread-local storage), the clock, alloc and free hooks
+ * are required, co_strerror has no errno texts, and memory is zeroed and
+ * copied by loops the compiler may not turn into memset or memcpy calls.
+ */
+#ifndef CO_BARE
+#if defined(__unix__) || defined(__APPLE__) || defined(_WIN32)
+#define CO_BARE 0
+#else
+#define CO_BARE 1
+#endif
+#endif
+
+/* Zeroes or copies n bytes (alloc.c); never a call to memset or memcpy. */
+void co__zero(void *p, size_t n);
+void co__bytecopy(void *dst, const void *src, size_t n);
+
 /* ------------------------------------------------------- the task pool */
 
-#define CO__POOL_CLASSES 64 /* blocks of 16, 32, ... 1024 bytes */
+/*
+ * The pool's geometry, in bytes; each may be set with -D.  Blocks are
+ * CO_POOL_GRAIN apart up to CO_POOL_MAX (larger ones go to the allocator),
+ * carved from chunks of CO_POOL_CHUNK.  A hosted build favours speed (64
+ * KiB chunks); a bare one fits a small RAM (1 KiB chunks on 32-bit, 256
+ * bytes where size_t is 16 bits, as on AVR).
+ */
+#ifndef CO_POOL_GRAIN
+#if CO_BARE
+#define CO_POOL_GRAIN 8
+#else
+#define CO_POOL_GRAIN 16
+#endif
+#endif
+#if SIZE_MAX <= 0xFFFF
+#define CO__POOL_SMALL 1 /* a 16-bit size_t */
+#else
+#define CO__POOL_SMALL 0
+#endif
+#ifndef CO_POOL_MAX
+#if CO__POOL_SMALL
+#define CO_POOL_MAX 128
+#elif CO_BARE
+#define CO_POOL_MAX 256
+#else
+#define CO_POOL_MAX 1024
+#endif
+#endif
+#ifndef CO_POOL_CHUNK
+#if CO__POOL_SMALL
+#define CO_POOL_CHUNK 256
+#elif CO_BARE
+#define CO_POOL_CHUNK 1024
+#else
+#define CO_POOL_CHUNK 65536
+#endif
+#endif
+#if CO_POOL_CHUNK > SIZE_MAX || CO_POOL_MAX % CO_POOL_GRAIN || CO_POOL_CHUNK % CO_POOL_GRAIN || \
+    CO_POOL_MAX + 32 > CO_POOL_CHUNK
+#error "CO_POOL_CHUNK must fit size_t and hold a CO_POOL_MAX block, both multiples of CO_POOL_GRAIN"
+#endif
+#define CO__POOL_CLASSES (CO_POOL_MAX / CO_POOL_GRAIN)
 
 typedef struct co_pool {
-    void *free[CO__POOL_CLASSES];  /* freed blocks, linked through their first word */
-    char *bump[CO__POOL_CLASSES];  /* the next fresh block of each class             */
-    char *end[CO__POOL_CLASSES];   /* the end of that class's current chunk          */
+    void **free;         /* a free list per size class, linked through the
+                            blocks' first word; allocated with the first block */
+    char *bump, *end;    /* what is left of the newest chunk                 */
     struct chunk *chunks;
 } co_pool;
 
@@ -166,6 +230,12 @@ struct co_loop {
 enum { CO__LOOP_OPEN, CO__LOOP_RUNNING, CO__LOOP_CLOSED };
 
 /* ------------------------------------------------- scheduler internals */
+
+/* The largest frame co_task_new takes: its block's size fits co_task.size
+ * (a uint32_t) and a size_t, whichever is smaller -- a constant within
+ * size_t's range, so a 16-bit target compares it without a warning. */
+#define CO__FRAME_MAX \
+    ((SIZE_MAX < UINT32_MAX ? SIZE_MAX : (size_t)UINT32_MAX) - sizeof(co_task))
 
 static inline co_gen *co__frame(co_task *t) { return (co_gen *)(void *)(t + 1); }
 static inline co_task *co__task(const co_gen *frame) { return (co_task *)(void *)frame - 1; }

@@ -1,60 +1,96 @@
 /*
- * pool.c -- where CO_NEW's task blocks come from: size classes 16 bytes
- * apart up to 1 KiB, carved from 64 KiB chunks of the loop's allocator, a
- * free list per class.  A task block then costs its size rounded up to 16
- * bytes -- no allocator header, no search -- and allocating or freeing one
- * is a pointer swap.  Chunks go back to the allocator when the loop is
- * freed; a block larger than the largest class goes to the allocator itself.
+ * pool.c -- where CO_NEW's task blocks come from: size classes
+ * CO_POOL_GRAIN bytes apart up to CO_POOL_MAX, carved one after the other
+ * from chunks of CO_POOL_CHUNK bytes of the loop's allocator, a free list
+ * per class.  A task block then costs its size rounded up to the grain -- no
+ * allocator header, no search -- and allocating or freeing one is a pointer
+ * swap.  The geometry is set in loop.h: 64 KiB chunks on a hosted build,
+ * 1 KiB (256 bytes on a 16-bit target) on a bare one, so CO_NEW works in a
+ * few KiB of RAM.
+ *
+ * Nothing is allocated before the first block: the free lists' table comes
+ * with it.  Chunks go back to the allocator when the loop is freed; a block
+ * larger than CO_POOL_MAX goes to the allocator itself.  Every size here is
+ * a size_t: on a 16-bit target an int holds no chunk size.
  */
 #include "loop.h"
 
-#define GRAIN 16
-#define CHUNK (64 * 1024)
+#define GRAIN ((size_t)CO_POOL_GRAIN)
+#define CHUNK ((size_t)CO_POOL_CHUNK)
 
 /* A chunk's header; its blocks follow, GRAIN-aligned. */
 typedef struct chunk {
     struct chunk *next;
-    size_t size;
 } chunk;
 
-static size_t class_of(size_t size) { return (size + GRAIN - 1) / GRAIN - 1; }
+#define HEADER (((sizeof(chunk) + GRAIN - 1) / GRAIN) * GRAIN)
+
+static size_t class_of(size_t size) { return (size - 1) / GRAIN; }
+
+/* The free lists, all empty, made with the first block. */
+static int make_table(co_loop *loop)
+{
+    co_pool *p = &loop->pool;
+    p->free = co__alloc(loop, CO__POOL_CLASSES * sizeof *p->free);
+    if (p->free == NULL)
+        return CO_ENOMEM;
+    co__zero(p->free, CO__POOL_CLASSES * sizeof *p->free);
+    return 0;
+}
+
+/* A fresh chunk; what was left of the last one becomes a free block. */
+static int new_chunk(co_loop *loop)
+{
+    co_pool *p = &loop->pool;
+    size_t left = (size_t)(p->end - p->bump);
+    chunk *ch = co__alloc(loop, CHUNK);
+    if (ch == NULL)
+        return CO_ENOMEM;
+    if (left >= GRAIN) {
+        void **b = (void **)(void *)p->bump;
+        *b = p->free[class_of(left)];
+        p->free[class_of(left)] = b;
+    }
+    ch->next = p->chunks;
+    p->chunks = ch;
+    p->bump = (char *)ch + HEADER;
+    p->end = (char *)ch + CHUNK;
+    return 0;
+}
 
 void *co__pool_alloc(co_loop *loop, size_t size)
 {
     co_pool *p = &loop->pool;
-    size_t c = class_of(size), block = (c + 1) * GRAIN;
+    size_t c, block;
     void *b;
-    if (c >= CO__POOL_CLASSES)
+    if (size == 0 || size > CO_POOL_MAX)
         return co__alloc(loop, size);
+    c = class_of(size);
+    block = (c + 1) * GRAIN;
+    if (p->free == NULL && make_table(loop) < 0)
+        return NULL;
     if ((b = p->free[c]) != NULL) {
         p->free[c] = *(void **)b;
         return b;
     }
-    if (p->end[c] - p->bump[c] < (ptrdiff_t)block) {
-        chunk *ch = co__alloc(loop, CHUNK);
-        if (ch == NULL)
-            return NULL;
-        ch->next = p->chunks;
-        ch->size = CHUNK;
-        p->chunks = ch;
-        p->bump[c] = (char *)ch + ((sizeof *ch + GRAIN - 1) / GRAIN) * GRAIN;
-        p->end[c] = (char *)ch + CHUNK;
-    }
-    b = p->bump[c];
-    p->bump[c] += block;
+    if ((size_t)(p->end - p->bump) < block && new_chunk(loop) < 0)
+        return NULL;
+    b = p->bump;
+    p->bump += block;
     return b;
 }
 
 void co__pool_free(co_loop *loop, void *b, size_t size)
 {
     co_pool *p = &loop->pool;
-    size_t c = class_of(size);
+    size_t c;
     if (b == NULL)
         return;
-    if (c >= CO__POOL_CLASSES) {
+    if (size == 0 || size > CO_POOL_MAX) {
         co__free(loop, b, size);
         return;
     }
+    c = class_of(size);
     *(void **)b = p->free[c];
     p->free[c] = b;
 }
@@ -64,9 +100,10 @@ void co__pool_fini(co_loop *loop)
     co_pool *p = &loop->pool;
     while (p->chunks) {
         chunk *next = p->chunks->next;
-        co__free(loop, p->chunks, p->chunks->size);
+        co__free(loop, p->chunks, CHUNK);
         p->chunks = next;
     }
-    for (size_t c = 0; c < CO__POOL_CLASSES; c++)
-        p->free[c] = p->bump[c] = p->end[c] = NULL;
+    co__free(loop, p->free, CO__POOL_CLASSES * sizeof *p->free);
+    p->free = NULL;
+    p->bump = p->end = NULL;
 }

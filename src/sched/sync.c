@@ -267,14 +267,6 @@ void co_queue_fini(co_queue *q)
 
 size_t co_queue_size(const co_queue *q) { return q ? q->count : 0; }
 
-static void copy_bytes(void *dst, const void *src, size_t n)
-{
-    unsigned char *d = dst;
-    const unsigned char *s = src;
-    while (n--)
-        *d++ = *s++;
-}
-
 /* An unbounded queue's buffer, twice as large (4 items at first), with the
  * items moved to its start in order.  The old one stays if that fails. */
 static int grow(co_queue *q)
@@ -287,7 +279,7 @@ static int grow(co_queue *q)
     if (buf == NULL)
         return CO_ENOMEM;
     for (size_t i = 0; i < q->count; i++)
-        copy_bytes(buf + i * q->item, q->buf + ((q->head + i) % q->cap) * q->item, q->item);
+        co__bytecopy(buf + i * q->item, q->buf + ((q->head + i) % q->cap) * q->item, q->item);
     co__free(q->grow, q->buf, q->cap * q->item);
     q->buf = buf;
     q->cap = cap;
@@ -308,7 +300,7 @@ int co_queue_try_put(co_queue *q, const void *item)
     }
     if (q->count == q->cap)
         return CO_EQFULL;
-    copy_bytes(q->buf + ((q->head + q->count) % q->cap) * q->item, item, q->item);
+    co__bytecopy(q->buf + ((q->head + q->count) % q->cap) * q->item, item, q->item);
     q->count++;
     wake_first(&q->getters);
     return 0;
@@ -320,7 +312,7 @@ int co_queue_try_get(co_queue *q, void *item)
         return CO_EBADARG;
     if (q->count == 0)
         return q->shutdown ? CO_EQSHUTDOWN : CO_EQEMPTY;
-    copy_bytes(item, q->buf + q->head * q->item, q->item);
+    co__bytecopy(item, q->buf + q->head * q->item, q->item);
     q->head = (q->head + 1) % q->cap;
     q->count--;
     wake_first(&q->putters);

@@ -35,7 +35,7 @@ void *co_task_new(co_loop *loop, size_t size, co_body body)
     co_task *t;
     co_gen *frame;
     if (loop == NULL || body == NULL || size < sizeof(co_gen) ||
-        size > UINT32_MAX - sizeof(co_task) || loop->state == CO__LOOP_CLOSED)
+        size > CO__FRAME_MAX || loop->state == CO__LOOP_CLOSED)
         return NULL;
     total = sizeof(co_task) + size;
     t = co__pool_alloc(loop, total);
@@ -47,8 +47,7 @@ void *co_task_new(co_loop *loop, size_t size, co_body body)
         return NULL;
     }
     frame = co__frame(t);
-    for (size_t i = 0; i < size; i++) /* a zeroed frame, as calloc would give */
-        ((unsigned char *)frame)[i] = 0;
+    co__zero(frame, size); /* a zeroed frame, as calloc would give */
     co_init(frame, body);
     return frame;
 }

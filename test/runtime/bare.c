@@ -199,3 +199,80 @@ Test(bare, the_loop_is_the_only_allocation_with_caller_storage_and_few_timers)
     cr_expect_leq(rt.allocs, 3, "%zu allocations", rt.allocs);
     rt_free_loop(loop);
 }
+
+#ifdef RT_SMALL
+/* Firmware's RAM: an arena of 8 KiB (its hook fails past that) holds the
+ * loop and a dozen CO_NEW tasks.  The pool used to take 64 KiB chunks, so
+ * the first CO_NEW failed there; on a 16-bit target 64 * 1024 was 0 and two
+ * tasks got the same block.  Built with the pool of a bare build (the
+ * runtime-small test); a hosted build's 64 KiB chunks are meant for speed. */
+#define ARENA (8 * 1024)
+static void *(*backing_alloc)(void *ctx, size_t size);
+
+static void *arena_alloc(void *ctx, size_t size)
+{
+    if (rt.live_bytes + size > ARENA)
+        return NULL;
+    return backing_alloc(ctx, size);
+}
+
+typedef struct {
+    co_gen gen;
+    int id;
+    unsigned char payload[40];
+} tiny;
+
+static int tiny_fn(co_gen *g)
+{
+    tiny *self = (tiny *)g;
+    CO_BEGIN(self);
+    CO_SLEEP(self, self->id % 3 + 1);
+    for (size_t i = 0; i < sizeof self->payload; i++)
+        cr_assert_eq(self->payload[i], (unsigned char)self->id, "task %d's frame was overwritten",
+                     self->id);
+    CO_END(self);
+}
+
+Test(bare, co_new_fits_an_8_kib_arena_with_every_block_its_own)
+{
+    co_loop_options opt = rt_options();
+    co_loop *loop;
+    tiny *t[12];
+    backing_alloc = opt.hooks.alloc;
+    opt.hooks.alloc = arena_alloc;
+    opt.hooks.clock = tick_clock;
+    opt.hooks.idle = tick_idle;
+    opt.autojump = false;
+    ticks = 0;
+    cr_assert_eq(co_loop_new(&loop, &opt), 0);
+    for (int i = 0; i < 12; i++) {
+        t[i] = CO_NEW(loop, tiny, tiny_fn);
+        cr_assert_not_null(t[i], "CO_NEW %d in an 8 KiB arena (%zu bytes in use)", i, rt.live_bytes);
+        t[i]->id = i;
+        for (size_t j = 0; j < sizeof t[i]->payload; j++)
+            t[i]->payload[j] = (unsigned char)i;
+    }
+    for (int i = 0; i < 12; i++) /* no two blocks overlap */
+        for (int j = 0; j < i; j++)
+            cr_assert((char *)t[i] >= (char *)(t[j] + 1) || (char *)(t[i] + 1) <= (char *)t[j],
+                      "tasks %d and %d share memory", i, j);
+    for (int i = 0; i < 12; i++)
+        if (i != 2)
+            rt_spawn(&t[i]->gen);
+    cr_assert_eq(co_run(loop, &t[2]->gen), 0); /* sleeps 3 ticks: the longest */
+    cr_expect_eq(ticks, 3);
+    for (int i = 0; i < 12; i++)
+        cr_expect_eq(co_task_result(&t[i]->gen), 0, "task %d", i);
+    rt_free_loop(loop); /* and every byte came back, each block with its size */
+}
+#endif
+
+/* A loop before its first task costs at most 512 bytes on 32-bit (twice
+ * that with 64-bit pointers): its registry and timer heap start small. */
+Test(bare, a_fresh_loop_is_small)
+{
+    co_loop *loop = board_loop();
+    size_t budget = 512 * sizeof(void *) / 4;
+    cr_expect_leq(rt.live_bytes, budget, "%zu bytes before the first task", rt.live_bytes);
+    rt_free_loop(loop);
+}
