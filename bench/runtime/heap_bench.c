@@ -16,21 +16,6 @@
 
 static const char usage[] = "heap_bench timers N [--unit ms|us]";
 
-/* heap.c allocates through the loop's hooks, which live in sched.c: these
-   stand in for them, as the loop with no hooks would (malloc and free). */
-void *co__alloc(co_loop *loop, size_t size)
-{
-    (void)loop;
-    return malloc(size);
-}
-
-void co__free(co_loop *loop, void *p, size_t size)
-{
-    (void)loop;
-    (void)size;
-    free(p);
-}
-
 static void push_all(co_loop *loop, co_timer *set, const int64_t *deadline, size_t n)
 {
     for (size_t i = 0; i < n; i++)
