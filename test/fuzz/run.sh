@@ -26,6 +26,7 @@ mkdir -p "$out/corpus"
 clang -std=c11 -g -O1 -Wall -Wextra -Wpedantic -Werror \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -I"$root/samples" "$root/test/fuzz/fuzz_http.c" "$root/samples/http/http_parse.c" \
+  "$root/samples/http/http_chunked.c" "$root/samples/http/http_serve.c" \
   -o "$out/fuzz_http"
 
 cd "$out"
