@@ -461,15 +461,21 @@ static char *request_of(size_t line, const char *rest)
     return s;
 }
 
+/* Under lim, `at` passes and `over` (a byte more) gets `status`. */
+static void limit_is(const http_limits *lim, const char *at, const char *over, int status)
+{
+    outcome o = parse_with(at, strlen(at), true, lim);
+    cr_assert_eq(o.rc, HTTP_DONE, "refused at the limit (%d)", o.error);
+    o = parse_with(over, strlen(over), true, lim);
+    cr_assert_eq(o.rc, HTTP_ERROR, "accepted over the limit");
+    cr_assert_eq(o.error, status);
+}
+
 Test(parse, the_request_line_limit)
 {
     http_limits lim = {64, 1024, 8};
     char *at = request_of(64, "Host: h\r\n\r\n"), *over = request_of(65, "Host: h\r\n\r\n");
-    outcome o = parse_with(at, strlen(at), true, &lim);
-    cr_assert_eq(o.rc, HTTP_DONE);
-    o = parse_with(over, strlen(over), true, &lim);
-    cr_assert_eq(o.rc, HTTP_ERROR);
-    cr_assert_eq(o.error, 414);
+    limit_is(&lim, at, over, 414);
     free(at);
     free(over);
 }
@@ -517,11 +523,7 @@ Test(parse, the_head_limit)
     /* a head of exactly max_head bytes passes; one more byte is a 431 */
     http_limits lim = {64, 100, 8};
     char *at = head_of(100), *over = head_of(101);
-    outcome o = parse_with(at, 100, true, &lim);
-    cr_assert_eq(o.rc, HTTP_DONE);
-    o = parse_with(over, 101, true, &lim);
-    cr_assert_eq(o.rc, HTTP_ERROR);
-    cr_assert_eq(o.error, 431);
+    limit_is(&lim, at, over, 431);
     free(at);
     free(over);
 }
@@ -529,13 +531,8 @@ Test(parse, the_head_limit)
 Test(parse, the_field_count_limit)
 {
     http_limits lim = {64, 1024, 3};
-    const char *three = "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\n\r\n";
-    const char *four = "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
-    outcome o = parse_with(three, strlen(three), true, &lim);
-    cr_assert_eq(o.rc, HTTP_DONE);
-    o = parse_with(four, strlen(four), true, &lim);
-    cr_assert_eq(o.rc, HTTP_ERROR);
-    cr_assert_eq(o.error, 431);
+    limit_is(&lim, "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\n\r\n",
+             "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", 431);
 }
 
 Test(parse, of_two_limits_the_one_crossed_first_counts)

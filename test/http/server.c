@@ -78,6 +78,16 @@ static void refused_with(const char *request, int status)
     peer_close(&p);
 }
 
+/* A server of its own refuses each of the n requests with a 400. */
+static void all_refused(const char *const *requests, size_t n)
+{
+    size_t i;
+    server_start(NULL);
+    for (i = 0; i < n; i++)
+        refused_with(requests[i], 400);
+    cr_assert_eq(server_stop(SIGTERM), 0);
+}
+
 /* -------------------------------------------------------------- routes */
 
 Test(server, hello)
@@ -330,11 +340,7 @@ Test(server, malformed_requests_get_400_and_a_close)
         "GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n",
         "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
     };
-    size_t i;
-    server_start(NULL);
-    for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        refused_with(bad[i], 400);
-    cr_assert_eq(server_stop(SIGTERM), 0);
+    all_refused(bad, sizeof bad / sizeof bad[0]);
 }
 
 Test(server, bare_lf_framing_smuggles_no_request)
@@ -351,11 +357,7 @@ Test(server, bare_lf_framing_smuggles_no_request)
          "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"),
         "GET /hello HTTP/1.1\nHost: x\n\n",
     };
-    size_t i;
-    server_start(NULL);
-    for (i = 0; i < sizeof smuggled / sizeof smuggled[0]; i++)
-        refused_with(smuggled[i], 400);
-    cr_assert_eq(server_stop(SIGTERM), 0);
+    all_refused(smuggled, sizeof smuggled / sizeof smuggled[0]);
 }
 
 Test(server, other_error_statuses)

@@ -218,15 +218,22 @@ Test(server_edges, a_signal_stops_it_gracefully)
     peer_close(&fresh);
 }
 
-Test(server_edges, the_grace_period_bounds_the_stop)
+/* A server with --grace-ms `grace`, and a connection in the middle of a
+ * head (which never gets the rest). */
+static peer a_busy_connection(const char *grace)
 {
     peer busy;
-    int64_t start;
-    server_start(SERVER_ARGS("--grace-ms", "100"));
+    server_start(SERVER_ARGS("--grace-ms", grace));
     busy = peer_connect(srv.port);
-    peer_send(&busy, "GET / HTTP/1.1\r\n"); /* and never the rest */
+    peer_send(&busy, "GET / HTTP/1.1\r\n");
     cr_assert_eq(peer_read_some(&busy, 50), -1);
-    start = now_ms();
+    return busy;
+}
+
+Test(server_edges, the_grace_period_bounds_the_stop)
+{
+    peer busy = a_busy_connection("100");
+    int64_t start = now_ms();
     cr_assert_eq(server_stop(SIGINT), 0);
     cr_assert(now_ms() - start >= AT_LEAST(100), "stopped before the grace period was over");
     cr_assert(peer_wait_eof(&busy, WAIT_MS));
@@ -235,13 +242,8 @@ Test(server_edges, the_grace_period_bounds_the_stop)
 
 Test(server_edges, a_second_signal_stops_it_at_once)
 {
-    peer busy;
-    int64_t start;
-    server_start(SERVER_ARGS("--grace-ms", "60000"));
-    busy = peer_connect(srv.port);
-    peer_send(&busy, "GET / HTTP/1.1\r\n");
-    cr_assert_eq(peer_read_some(&busy, 50), -1);
-    start = now_ms();
+    peer busy = a_busy_connection("60000");
+    int64_t start = now_ms();
     kill(srv.p.pid, SIGINT);
     /* the first signal is taken once the listener is gone */
     while (!refuses_connections(srv.port))
