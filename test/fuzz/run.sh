@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes the HTTP samples' parser (samples/http/http_parse.c) with libFuzzer
+# Fuzzes the HTTP samples' parser (samples/http/) with libFuzzer
 # for SECONDS (60 by default): builds test/fuzz/fuzz_http.c with clang
 # -fsanitize=fuzzer,address,undefined into build/fuzz/, then runs it on a
 # scratch corpus seeded from test/fuzz/corpus/ (which stays as it is).
