@@ -22,9 +22,16 @@
  *     }
  *
  * Feeding the bytes in any number of pieces gives exactly the outcome of
- * feeding them at once (the fuzzer checks it), and every error is found at
- * the earliest byte that shows it, so a peer cannot make the parser look at
- * more than the limits allow.
+ * feeding them at once (the fuzzer checks it).  Every error in the head's
+ * grammar is found at the byte that shows it (`GET / HTTP/5` is a 505 at
+ * the 5; a bad character in a field name is a 400 even if a limit would be
+ * crossed later), so a peer cannot make the parser look at more than the
+ * limits allow.  What a field's value means (Content-Length, Host,
+ * Transfer-Encoding, Connection, Expect) is decided when its line ends,
+ * and what the fields say together at the empty line.
+ *
+ * Lines end with CR LF: a bare LF is refused unless lenient_lf is set, a
+ * bare CR always.
  */
 #ifndef HTTP_PARSE_H
 #define HTTP_PARSE_H
@@ -79,11 +86,21 @@ typedef struct http_parser {
     http_message msg;
     int error;       /* after HTTP_ERROR: the status to answer with */
     const char *why; /* after HTTP_ERROR: what was wrong, for logs and tests */
+    /* The one option, false after init: set it before the first http_parse
+     * to take a bare LF as the end of a head's line, as RFC 9112 2.2 lets a
+     * recipient do.  Leave it false in a server behind a proxy (or in front
+     * of one): a proxy that reads such a line differently sees another
+     * head, and a request can be smuggled in a body.  It changes nothing
+     * in chunked bodies, where CR LF is always required. */
+    bool lenient_lf;
     /* private */
     size_t pos;      /* bytes of the buffer already looked at */
     size_t line;     /* where the line being read starts      */
+    size_t colon;    /* a field line's colon                  */
     uint8_t kind, state;
+    uint8_t at, form, count, pct; /* where in the line, bytewise */
     uint8_t hosts, te_codings;
+    bool cr; /* the last byte was a CR that may end the line */
     bool te_chunked_last, te_seen, connection_close, connection_keep_alive;
 } http_parser;
 
@@ -118,6 +135,12 @@ typedef struct http_chunked {
 void http_chunked_init(http_chunked *c);
 
 /*
+ * The framing is RFC 9112 7.1's, strictly: CR LF ends every line (a bare
+ * LF is refused), chunk extensions follow 7.1.1 (a name after every ';',
+ * quotes that close, white space only before ';' and around '='), and a
+ * size may have any number of leading zeros within the line limit, as long
+ * as its value fits in 64 bits.
+ *
  * Decodes buf[0..len) in place: the data bytes it holds are moved to the
  * front, *data of them; *used bytes of input were consumed.  Returns
  * HTTP_MORE (all of the input was used: give the next bytes), HTTP_DONE

@@ -29,6 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,18 +52,56 @@ static const char *env(const char *name)
     return v;
 }
 
+/*
+ * The programs a test started and has not yet waited for.  A failed
+ * assertion ends the test at once, so they are killed on every exit path
+ * by the suite's fini (kill_children): a server left running would hold
+ * the test's output open, and meson would wait for it until its TIMEOUT
+ * instead of reporting the FAIL.  Each runs in a process group of its own,
+ * so what it starts in turn (the client's --with-server) goes too; on
+ * Linux it also dies with the test process, should that crash.
+ */
+static pid_t children[8];
+static size_t nchildren;
+
+static void forget_child(pid_t pid)
+{
+    size_t i;
+    for (i = 0; i < nchildren; i++)
+        if (children[i] == pid)
+            children[i] = children[--nchildren];
+}
+
+static void kill_children(void)
+{
+    while (nchildren > 0) {
+        pid_t pid = children[--nchildren];
+        kill(-pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+}
+
 /* Starts argv with its stdout piped to us.  The child gets the default
  * actions of the signals the tests send, whatever the runner set. */
 static proc spawn(char *const argv[])
 {
     int fds[2];
     proc p;
+    pid_t parent = getpid();
+    cr_assert_lt(nchildren, sizeof children / sizeof children[0]);
     cr_assert_eq(pipe(fds), 0, "pipe: %s", strerror(errno));
     fflush(NULL);
     p.pid = fork();
     cr_assert_neq(p.pid, -1, "fork: %s", strerror(errno));
     if (p.pid == 0) {
         sigset_t none;
+        setpgid(0, 0);
+#ifdef __linux__
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127); /* the test is already gone */
+#endif
+        (void)parent;
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         sigemptyset(&none);
@@ -71,6 +112,8 @@ static proc spawn(char *const argv[])
         execv(argv[0], argv);
         _exit(127);
     }
+    children[nchildren++] = p.pid;
+    setpgid(p.pid, p.pid); /* as the child does: whichever runs first */
     close(fds[1]);
     p.out = fdopen(fds[0], "r");
     cr_assert_not_null(p.out);
@@ -85,6 +128,7 @@ static int finish(proc *p, char *text, size_t size)
     text[n] = '\0';
     fclose(p->out);
     cr_assert_eq(waitpid(p->pid, &status, 0), p->pid);
+    forget_child(p->pid);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -217,7 +261,7 @@ static int run_client(int port, const char *connections, const char *messages, c
     return finish(&c, text, len);
 }
 
-TestSuite(echo, .timeout = 60);
+TestSuite(echo, .timeout = 60, .fini = kill_children);
 
 /* -------------------------------------------------------------- tests */
 

@@ -1,7 +1,7 @@
 /*
  * fuzz_http.c -- a libFuzzer target for the HTTP samples' parser
- * (samples/http/http_parse.c).  The first byte of an input picks what is
- * fuzzed, the second how the rest is cut into pieces:
+ * (samples/http/).  The first byte of an input picks what is fuzzed, the
+ * second how the rest is cut into pieces:
  *
  *   0  a request head         3  a path mapped to a file
  *   1  a response head        4  a request head under tiny limits
@@ -14,11 +14,20 @@
  *   - an error carries a status the server knows how to send;
  *   - a chunked body decodes to the same bytes whole and in pieces;
  *   - a mapped path has no empty, "." or ".." segment, and no leading '/'.
+ * and, differentially, against references written apart from the parser
+ * (fuzz_reference.h), simple whole-input readings of the framing alone:
+ *   - a head the parser takes ends where the reference finds its empty
+ *     line, with CR LF ending every line before it; a head whose framing
+ *     the reference refuses (a bare LF, a bare CR) is refused;
+ *   - the same for the lenient parser (lenient_lf) and a lenient reading,
+ *     and whatever the strict parser takes, the lenient one takes alike;
+ *   - a chunked body gives the reference's outcome, bytes used and data.
  *
  * test/fuzz/run.sh builds it with clang -fsanitize=fuzzer,address,undefined
  * and runs it; test/http replays the seed corpus through it in every build
  * (replay.c stands in for libFuzzer's main there).
  */
+#include "fuzz_reference.h"
 #include "http/http_parse.h"
 
 #include <stdio.h>
@@ -57,12 +66,15 @@ typedef struct outcome {
     http_message msg;
 } outcome;
 
+static bool lenient; /* the parsers below get lenient_lf = lenient */
+
 static void init(http_parser *p, bool request, const http_limits *lim)
 {
     if (request)
         http_request_parser_init(p, lim);
     else
         http_response_parser_init(p, lim);
+    p->lenient_lf = lenient;
 }
 
 static outcome whole(const uint8_t *data, size_t n, bool request, const http_limits *lim)
@@ -131,20 +143,48 @@ static bool known_status(int status)
     return false;
 }
 
+/* The parser against the reference reading of the framing. */
+static void check_framing(const outcome *a, const uint8_t *data, size_t n, bool request)
+{
+    size_t end;
+    int ref = ref_head_end((const char *)data, n, request, lenient, &end);
+    if (a->rc == HTTP_DONE)
+        CHECK(ref == REF_DONE && end == a->msg.head_len);
+    if (ref == REF_BAD)
+        CHECK(a->rc == HTTP_ERROR);
+}
+
+/* One head, parsed whole, in pieces of `step`, and a byte at a time. */
+static outcome parse_head(const uint8_t *data, size_t n, bool request, const http_limits *lim,
+                          size_t step)
+{
+    outcome a = whole(data, n, request, lim);
+    outcome b = pieces(data, n, request, lim, step);
+    outcome c = pieces(data, n, request, lim, 1);
+    CHECK(same(&a, &b));
+    CHECK(same(&a, &c));
+    if (a.rc == HTTP_ERROR)
+        CHECK(known_status(a.error));
+    check_framing(&a, data, n, request);
+    return a;
+}
+
 static void fuzz_head(const uint8_t *data, size_t n, bool request, const http_limits *lim,
                       size_t step)
 {
     http_limits def = {HTTP_MAX_LINE, HTTP_MAX_HEAD, HTTP_MAX_FIELDS};
     const http_limits *l = lim ? lim : &def;
-    outcome a = whole(data, n, request, lim);
-    outcome b = pieces(data, n, request, lim, step);
-    outcome c = pieces(data, n, request, lim, 1);
-    const http_message *m = &a.msg;
+    outcome a, loose;
+    const http_message *m;
 
-    CHECK(same(&a, &b));
-    CHECK(same(&a, &c));
-    if (a.rc == HTTP_ERROR)
-        CHECK(known_status(a.error));
+    lenient = true;
+    loose = parse_head(data, n, request, lim, step);
+    lenient = false;
+    a = parse_head(data, n, request, lim, step);
+    m = &a.msg;
+    /* strict takes a subset of what lenient takes, and reads it alike */
+    if (a.rc == HTTP_DONE)
+        CHECK(same(&a, &loose));
     if (a.rc != HTTP_DONE)
         return;
     CHECK(m->head_len <= n && m->head_len <= l->max_head);
@@ -164,6 +204,25 @@ static void fuzz_head(const uint8_t *data, size_t n, bool request, const http_li
 }
 
 /* ---------------------------------------------------------- chunked */
+
+/* The decoder against the reference: the same outcome, the same bytes
+ * used when done, the same data unless refused. */
+static void check_chunked_reference(const uint8_t *data, size_t n, int rc, size_t used,
+                                    const char *out, size_t out_len)
+{
+    char *want = malloc(n ? n : 1);
+    size_t want_used, want_len;
+    int ref;
+    if (want == NULL)
+        abort();
+    ref = ref_chunked((const char *)data, n, want, &want_used, &want_len);
+    CHECK(rc == (ref == REF_DONE ? HTTP_DONE : ref == REF_BAD ? HTTP_ERROR : HTTP_MORE));
+    if (ref == REF_DONE)
+        CHECK(used == want_used);
+    if (ref != REF_BAD)
+        CHECK(out_len == want_len && memcmp(out, want, out_len) == 0);
+    free(want);
+}
 
 static void fuzz_chunked(const uint8_t *data, size_t n, size_t step)
 {
@@ -198,6 +257,7 @@ static void fuzz_chunked(const uint8_t *data, size_t n, size_t step)
         if (rc_a == HTTP_DONE)
             CHECK(used_a == used_b);
     }
+    check_chunked_reference(data, n, rc_a, used_a, a, data_a);
     free(a);
     free(b);
 }

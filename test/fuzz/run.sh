@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes the HTTP samples' parser (samples/http/http_parse.c) with libFuzzer
+# Fuzzes the HTTP samples' parser (samples/http/) with libFuzzer
 # for SECONDS (60 by default): builds test/fuzz/fuzz_http.c with clang
 # -fsanitize=fuzzer,address,undefined into build/fuzz/, then runs it on a
 # scratch corpus seeded from test/fuzz/corpus/ (which stays as it is).
@@ -26,6 +26,7 @@ mkdir -p "$out/corpus"
 clang -std=c11 -g -O1 -Wall -Wextra -Wpedantic -Werror \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -I"$root/samples" "$root/test/fuzz/fuzz_http.c" "$root/samples/http/http_parse.c" \
+  "$root/samples/http/http_chunked.c" "$root/samples/http/http_serve.c" \
   -o "$out/fuzz_http"
 
 cd "$out"

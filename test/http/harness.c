@@ -470,6 +470,12 @@ response read_response(peer *p, bool head_request)
     return r;
 }
 
+response ask(peer *p, const char *request, bool head_request)
+{
+    peer_send(p, request);
+    return read_response(p, head_request);
+}
+
 void response_free(response *r)
 {
     free(r->body);

@@ -121,6 +121,9 @@ response read_response(peer *p, bool head_request);
 const char *header(const response *r, const char *name);
 void response_free(response *r);
 
+/* Sends a request on p and reads its response. */
+response ask(peer *p, const char *request, bool head_request);
+
 /* GET path on a new connection with "Connection: close": the response. */
 response get(const char *path);
 
