@@ -52,7 +52,9 @@ typedef struct co_backend {
      * watched `old` before.  0 or a negative errno. */
     int (*watch)(co_reactor *r, int fd, uint32_t gen, unsigned old, unsigned events);
     /* Waits at most timeout_ns (-1: no limit) and calls co__fd_ready for
-     * each ready fd.  0 or a negative errno (EINTR is not an error). */
+     * each ready fd.  The number of fds reported (0: it found nothing in
+     * the whole timeout), CO__WAIT_CUT_SHORT when a signal ended it early
+     * (EINTR is not an error), or a negative errno. */
     int (*wait)(co_reactor *r, int64_t timeout_ns);
 } co_backend;
 

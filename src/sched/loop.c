@@ -143,6 +143,22 @@ int64_t co__read_clock(co_loop *loop)
     return now > loop->now ? now : loop->now;
 }
 
+/*
+ * The turn's clock (loop->now) is read after the wait, so it is as old as
+ * the time the tasks of this round have run: a task that computed for 30 ms
+ * and then slept 20 ms would wake after 20 ms of turn time, 10 ms after its
+ * call.  Arming a timer therefore reads the clock again (asyncio reads it at
+ * the call too).  That read is one clock_gettime, a vDSO call of some 20 ns,
+ * against the heap push beside it; bench/runtime.sh's spawn section is what
+ * measured the difference (docs/PERFORMANCE.md).  The fresh time becomes the
+ * loop's, so co_now stays consistent with the deadlines set from it.
+ */
+int64_t co__deadline_after(co_loop *loop, int64_t ns)
+{
+    loop->now = co__read_clock(loop);
+    return ns > INT64_MAX - loop->now ? INT64_MAX : loop->now + ns;
+}
+
 int co__loop_init(co_loop *loop, const co_loop_options *opt)
 {
     co_loop zero = {0};

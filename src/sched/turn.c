@@ -90,10 +90,13 @@ static void wait_and_fire(co_loop *loop, bool may_block)
             timeout = 0;
     }
     if (loop->autojump && timeout > 0) {
-        /* a fake clock: poll I/O once, then jump straight to the deadline */
-        if (loop->io)
-            loop->io->wait(loop, 0);
-        if (!loop->ready_head)
+        /* a fake clock: poll I/O once, then jump straight to the deadline --
+           only if the poll really found nothing: one cut short by a signal
+           may have missed a ready fd, so the next turn polls again */
+        int rc = loop->io ? loop->io->wait(loop, 0) : 0;
+        if (rc < 0 && loop->io_error == 0)
+            loop->io_error = rc;
+        if (rc == 0 && !loop->ready_head)
             loop->now = co__heap_top_deadline(&loop->timers);
     } else {
         /* with tasks ready and nothing that a poll could find, skip the
