@@ -133,9 +133,10 @@ typedef struct co_io_ops {
     /* A task waiting on the reactor is cancelled: stop waiting for it.
      * False when it must stay suspended (its job still runs in a worker). */
     bool (*cancel)(struct co_loop *loop, co_task *t);
-    /* co_run starts and ends: SIGINT handling. end may turn rc into
+    /* co_run starts and ends: SIGINT handling.  begin may refuse the run
+     * (a negative code: co_run returns it); end may turn rc into
      * CO_EINTERRUPTED. */
-    void (*run_begin)(struct co_loop *loop);
+    int (*run_begin)(struct co_loop *loop);
     int (*run_end)(struct co_loop *loop, int rc);
     /* Whether any task waits on the reactor (fds, jobs, signals). */
     bool (*busy)(struct co_loop *loop);

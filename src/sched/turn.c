@@ -175,14 +175,18 @@ int co_run(co_loop *loop, co_gen *main)
     t = co__task(main);
     if (t->loop != loop)
         return CO_EBADARG;
-    if (!(t->flags & CO__T_SPAWNED) && (rc = co_spawn(main)) < 0)
+    /* the reactor may refuse before anything runs: a loop inherited by fork */
+    if (loop->io && loop->io->run_begin && (rc = loop->io->run_begin(loop)) < 0)
         return rc;
+    if (!(t->flags & CO__T_SPAWNED) && (rc = co_spawn(main)) < 0) {
+        if (loop->io && loop->io->run_end)
+            loop->io->run_end(loop, rc);
+        return rc;
+    }
     co__set_running(loop);
     loop->state = CO__LOOP_RUNNING;
     loop->main = t;
     loop->now = co__read_clock(loop);
-    if (loop->io && loop->io->run_begin)
-        loop->io->run_begin(loop);
     if (!run_until_done(loop, t)) {
         /* every task waits on something nothing can trigger: a deadlock */
         co_cancel(main);
