@@ -58,6 +58,7 @@ typedef struct server {
     pthread_t thread;
     unsigned long long connections, bytes;
     int error;               /* why it stopped on its own (0: it was asked to)     */
+    const char *failed;      /* what failed then ("accept", ...)                   */
     int rc;                  /* co_run's result                                    */
 } server;
 
@@ -97,7 +98,9 @@ static int connection_fn(co_gen *g)
 static void start_connection(server *srv, int fd)
 {
     connection *c = CO_NEW(srv->loop, connection, connection_fn);
-    if (c == NULL) { /* no memory for a task: turn this client away */
+    if (c == NULL) { /* no memory for a task: turn this client away, serve on */
+        fprintf(stderr, "echo_server: a connection's task: %s: client turned away\n",
+                co_strerror(CO_ENOMEM));
         co_fd_close(srv->loop, fd);
         return;
     }
@@ -118,8 +121,10 @@ typedef struct {
 
 static bool accept_can_retry(ssize_t err)
 {
-    /* out of fds or memory: CO_ACCEPT has already paused, try again */
-    return err == -EMFILE || err == -ENFILE || err == -ENOBUFS || err == -ENOMEM;
+    /* out of fds or memory (the kernel's or the loop's): CO_ACCEPT has
+       already paused, so a transient shortage costs a pause, not the server */
+    return err == -EMFILE || err == -ENFILE || err == -ENOBUFS || err == -ENOMEM ||
+           err == CO_ENOMEM;
 }
 
 static int acceptor_fn(co_gen *g)
@@ -130,7 +135,9 @@ static int acceptor_fn(co_gen *g)
         CO_ACCEPT(self, &self->io, self->srv->lfd, NULL);
         if (self->io.result >= 0)
             start_connection(self->srv, (int)self->io.result);
-        else if (!accept_can_retry(self->io.result))
+        else if (accept_can_retry(self->io.result))
+            fprintf(stderr, "echo_server: accept: %s: retrying\n", co_strerror((int)self->io.result));
+        else
             CO_RAISE(self, (int)self->io.result);
     }
     CO_FINALLY(self) {
@@ -138,6 +145,7 @@ static int acceptor_fn(co_gen *g)
         self->srv->lfd = -1;
         if (CO_THROWN(self) != CO_ECANCELLED) { /* it failed: stop the server */
             self->srv->error = CO_THROWN(self);
+            self->srv->failed = "accept";
             co_event_set(&self->srv->stop);
         }
     }
@@ -173,10 +181,11 @@ static int serve_fn(co_gen *g)
     serve *self = (serve *)g;
     acceptor *acc;
     CO_BEGIN(self);
-    acc = CO_NEW(self->srv->loop, acceptor, acceptor_fn);
-    if (acc == NULL) {
-        co_fd_close(self->srv->loop, self->srv->lfd);
-        CO_RAISE(self, CO_ENOMEM);
+    /* no memory for the accept loop yet: pause and try again, as accept does */
+    while ((acc = CO_NEW(self->srv->loop, acceptor, acceptor_fn)) == NULL) {
+        fprintf(stderr, "echo_server: the accept loop's task: %s: retrying\n",
+                co_strerror(CO_ENOMEM));
+        CO_SLEEP(self, CO_ACCEPT_BACKOFF_MS);
     }
     acc->srv = self->srv;
     co_spawn(&acc->gen);
@@ -195,8 +204,10 @@ static int serve_fn(co_gen *g)
 static int run_server(server *srv)
 {
     serve *s = CO_NEW(srv->loop, serve, serve_fn);
-    if (s == NULL)
+    if (s == NULL) {
+        srv->failed = "the server's task";
         return CO_ENOMEM;
+    }
     s->srv = srv;
     return co_run(srv->loop, &s->gen);
 }
@@ -343,7 +354,8 @@ int main(int argc, char **argv)
     report();
     for (int i = 0; i < nservers; i++)
         if (servers[i].rc < 0) {
-            fprintf(stderr, "%s: thread %d: %s\n", argv[0], i, co_strerror(servers[i].rc));
+            fprintf(stderr, "%s: thread %d: %s: %s\n", argv[0], i,
+                    servers[i].failed ? servers[i].failed : "the loop", co_strerror(servers[i].rc));
             status = 1;
         }
     for (int i = 0; i < total; i++)

@@ -134,8 +134,9 @@ typedef struct co_io {
  * result: the connected socket (non-blocking, close-on-exec, TCP_NODELAY
  * for TCP), or -errno.  peer (NULL: not wanted) receives the peer's address.
  * When the process or system is out of fds (EMFILE, ENFILE) or memory
- * (ENOBUFS, ENOMEM), the task first sleeps CO_ACCEPT_BACKOFF_MS, then the
- * result is the -errno: a loop that just accepts again cannot spin, and the
+ * (ENOBUFS, ENOMEM; CO_ENOMEM when the loop cannot allocate what watching
+ * the listener takes), the task first sleeps CO_ACCEPT_BACKOFF_MS, then the
+ * result is that code: a loop that just accepts again cannot spin, and the
  * pending connections wait in the backlog until fds are free.
  */
 #define CO_ACCEPT(self, io, listen_fd, peer) \

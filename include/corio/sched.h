@@ -111,7 +111,7 @@ CO_API void co_loop_free(co_loop *loop);
 CO_API int co_run(co_loop *loop, co_gen *main);
 /* The loop running in this thread (asyncio.get_running_loop()), or NULL. */
 CO_API co_loop *co_running_loop(void);
-/* The loop's clock in ns, read once per turn of the loop. */
+/* The loop's clock in ns, read once per turn of the loop and when a timer is armed. */
 CO_API int64_t co_now(const co_loop *loop);
 
 /* ----------------------------------------------------------------- tasks */

@@ -63,7 +63,7 @@ static int epoll_wait_events(co_reactor *r, int64_t timeout_ns)
     struct epoll_event *ev = r->b.epoll.events;
     int n = epoll_wait(r->b.epoll.fd, ev, r->b.epoll.nevents, timeout_ms(timeout_ns));
     if (n < 0)
-        return errno == EINTR ? 0 : -errno;
+        return errno == EINTR ? CO__WAIT_CUT_SHORT : -errno;
     for (int i = 0; i < n; i++) {
         unsigned what = 0;
         uint32_t e = ev[i].events;
@@ -75,7 +75,7 @@ static int epoll_wait_events(co_reactor *r, int64_t timeout_ns)
             what |= CO__FD_ERROR;
         co__fd_ready(r, (int)(uint32_t)ev[i].data.u64, (uint32_t)(ev[i].data.u64 >> 32), what);
     }
-    return 0;
+    return n;
 }
 
 const co_backend co__epoll_backend = {

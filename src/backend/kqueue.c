@@ -192,10 +192,10 @@ static int kqueue_wait(co_reactor *r, int64_t timeout_ns)
     }
     n = kevent(r->b.kqueue.fd, NULL, 0, ev, r->b.kqueue.nevents, tsp);
     if (n < 0)
-        return errno == EINTR ? 0 : -errno;
+        return errno == EINTR ? CO__WAIT_CUT_SHORT : -errno;
     for (int i = 0; i < n; i++)
         co__fd_ready(r, (int)ev[i].ident, UDATA_TO_GEN(ev[i].udata), event_bits(&ev[i]));
-    return 0;
+    return n;
 }
 
 const co_backend co__kqueue_backend = {

@@ -132,8 +132,9 @@ static int poll_wait(co_reactor *r, int64_t timeout_ns)
 {
     struct poll_state *p = r->b.poll;
     int n = poll(p->fds, (nfds_t)p->n, poll_timeout(timeout_ns));
+    int found = n;
     if (n < 0)
-        return errno == EINTR ? 0 : -errno;
+        return errno == EINTR ? CO__WAIT_CUT_SHORT : -errno;
     /* handling an event may change the array: walk it backwards, and only
        over entries that were there, re-reading each one */
     for (int i = p->n - 1; i >= 0 && n > 0; i--) {
@@ -154,7 +155,7 @@ static int poll_wait(co_reactor *r, int64_t timeout_ns)
             what |= CO__FD_ERROR;
         co__fd_ready(r, p->fds[i].fd, p->gens[i], what);
     }
-    return 0;
+    return found;
 }
 
 const co_backend co__poll_backend = {

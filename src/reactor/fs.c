@@ -23,13 +23,20 @@ static void fs_fini(co_reactor *r);
 /* Stops the workers and the ring, and frees the state. */
 static void fs_fini_state(co_loop *loop, fs_state *s)
 {
-    co__fs_pool_stop(s);
+    /* A forked child has none of the workers, and their lock and condition
+       may be frozen mid-use: it neither joins, locks nor destroys them.  Its
+       copy of the ring only unmaps and closes what is the child's own. */
+    bool inherited = co__reactor_inherited(co__reactor(loop));
+    if (!inherited)
+        co__fs_pool_stop(s);
 #ifdef CORIO_HAVE_LIBURING
     if (s->ring_on)
         co__fs_ring_close(s);
 #endif
-    pthread_cond_destroy(&s->work);
-    pthread_mutex_destroy(&s->lock);
+    if (!inherited) {
+        pthread_cond_destroy(&s->work);
+        pthread_mutex_destroy(&s->lock);
+    }
     co__free(loop, s, s->size);
 }
 

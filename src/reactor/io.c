@@ -314,11 +314,17 @@ int co__send_start(co_io *io, int fd, const void *buf, size_t n)
     return rc;
 }
 
+static int back_off(co_io *io, int err);
+
 /* The current task waits until io's fd is ready for dir.  Misuse is
- * raised; a failure to watch the fd (out of memory...) is the outcome. */
+ * raised; a failure to watch the fd (out of memory...) is the outcome --
+ * for an accept after a back-off, as when accept(2) itself is out of
+ * memory, so that a server accepting again neither stops nor spins. */
 static int wait_for(co_io *io, unsigned dir)
 {
     int rc = co__fd_wait(co__loop(), io->fd, dir);
+    if (rc == CO_ENOMEM && io->op == OP_ACCEPT)
+        return back_off(io, rc);
     if (rc == 0) {
         io->state = ST_WAITING;
         return 0;

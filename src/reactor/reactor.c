@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,21 @@
 #define WOKE_BADF 0xFF
 
 co_reactor *co__reactor(co_loop *loop) { return loop->reactor; }
+
+/* ------------------------------------------------------------------ fork */
+
+/* How many forks led from the process that started to this one: bumped in
+ * the child of each fork, so a reactor made before it is known inherited. */
+static atomic_uint forks;
+static pthread_once_t forks_once = PTHREAD_ONCE_INIT;
+
+static void count_fork(void) { atomic_fetch_add(&forks, 1); }
+static void watch_forks(void) { pthread_atfork(NULL, NULL, count_fork); }
+
+bool co__reactor_inherited(const co_reactor *r)
+{
+    return r->forks != atomic_load_explicit(&forks, memory_order_relaxed);
+}
 const char *co_loop_backend(const co_loop *loop) { return loop->backend_name; }
 
 static co_fd *slot(co_reactor *r, int fd) { return fd >= 0 && fd < r->nfds ? &r->fds[fd] : NULL; }
@@ -148,7 +164,7 @@ void co_fd_forget(co_loop *loop, int fd)
     co_fd *s = r ? slot(r, fd) : NULL;
     if (s == NULL)
         return;
-    if (s->watched)
+    if (s->watched && !co__reactor_inherited(r)) /* a child must not edit the shared set */
         r->backend->watch(r, fd, s->gen, s->watched, 0);
     s->watched = 0;
     if (s->reader)
@@ -187,6 +203,8 @@ int co_call_soon_threadsafe(co_loop *loop, co_call *call, void (*fn)(void *), vo
     if (loop == NULL || call == NULL || fn == NULL || loop->reactor == NULL)
         return CO_EBADARG;
     r = loop->reactor;
+    if (co__reactor_inherited(r)) /* its wake fd would wake the parent's loop */
+        return CO_ELOOPCLOSED;
     call->fn = fn;
     call->arg = arg;
     head = atomic_load(&r->calls);
@@ -296,12 +314,15 @@ static bool io_busy(co_loop *loop)
     return r->fd_waiters || r->jobs || atomic_load_explicit(&r->wake_pending, memory_order_relaxed);
 }
 
-static void io_run_begin(co_loop *loop)
+static int io_run_begin(co_loop *loop)
 {
     co_reactor *r = loop->reactor;
+    if (co__reactor_inherited(r)) /* a forked child runs loops of its own */
+        return CO_ELOOPCLOSED;
     for (int i = 0; i < r->nsubsys; i++)
         if (r->subsys[i]->run_begin)
             r->subsys[i]->run_begin(r);
+    return 0;
 }
 
 static int io_run_end(co_loop *loop, int rc)
@@ -329,9 +350,11 @@ static const co_io_ops reactor_ops = {
 int co__reactor_init(co_reactor *r, co_loop *loop, const co_backend *backend, int workers)
 {
     int rc;
+    pthread_once(&forks_once, watch_forks);
     r->loop = loop;
     r->backend = backend;
     r->workers = workers;
+    r->forks = atomic_load(&forks);
     r->wake_rd = r->wake_wr = -1;
     atomic_init(&r->wake_pending, 0);
     atomic_init(&r->calls, NULL);
@@ -361,7 +384,10 @@ static void io_fini(co_loop *loop)
         if (s->fini)
             s->fini(r);
     }
-    r->backend->watch(r, r->wake_rd, CO__WAKE_GEN, CO_READABLE, 0);
+    /* in a forked child the epoll set is the parent's too: a delete would
+       take the parent's wake fd out of it (closing our copies is harmless) */
+    if (!co__reactor_inherited(r))
+        r->backend->watch(r, r->wake_rd, CO__WAKE_GEN, CO_READABLE, 0);
     close(r->wake_rd);
     if (r->wake_wr != r->wake_rd)
         close(r->wake_wr);

@@ -52,7 +52,9 @@ typedef struct co_backend {
      * watched `old` before.  0 or a negative errno. */
     int (*watch)(co_reactor *r, int fd, uint32_t gen, unsigned old, unsigned events);
     /* Waits at most timeout_ns (-1: no limit) and calls co__fd_ready for
-     * each ready fd.  0 or a negative errno (EINTR is not an error). */
+     * each ready fd.  The number of fds reported (0: it found nothing in
+     * the whole timeout), CO__WAIT_CUT_SHORT when a signal ended it early
+     * (EINTR is not an error), or a negative errno. */
     int (*wait)(co_reactor *r, int64_t timeout_ns);
 } co_backend;
 
@@ -94,9 +96,16 @@ struct co_reactor {
     void *fs; /* the file worker pool (fs.c) */
     const co__subsys *subsys[CO__SUBSYS_MAX];
     int nsubsys;
+    unsigned forks; /* the process's fork count when it was made */
 };
 
 co_reactor *co__reactor(co_loop *loop);
+
+/* Whether r was made by an ancestor of this process and inherited through
+ * fork: its kernel objects (the epoll set, the wake fd, an io_uring) are
+ * shared with the parent and its threads are gone, so the child only frees
+ * it, touching none of them (docs/asyncio.md, "fork"). */
+bool co__reactor_inherited(const co_reactor *r);
 
 /* Reported by a backend: fd (of generation gen) is ready for `events`;
  * CO__FD_ERROR wakes both directions. */

@@ -29,7 +29,7 @@ int co__deadline_arm(co_deadline *d, co_gen *target, int64_t ns)
             co_cancel(target);
         return 0;
     }
-    deadline = ns > INT64_MAX - loop->now ? INT64_MAX : loop->now + ns;
+    deadline = co__deadline_after(loop, ns);
     return co__heap_push(loop, &d->timer, deadline);
 }
 

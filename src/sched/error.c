@@ -33,7 +33,7 @@ const char *co_strerror(int code)
     case CO_ESELF: return "a task cannot await itself";
     case CO_ELOOPRUNNING: return "a loop is already running in this thread";
     case CO_ELOOPCLOSED: return "the loop is closed";
-    case CO_ENOMEM: return "out of memory (allocator hook)";
+    case CO_ENOMEM: return "out of memory (an allocation by the loop failed)";
     case CO_EBADYIELD: return "a task suspended without awaiting anything";
     case CO_ENOTLOCKED: return "lock is not acquired";
     case CO_EQFULL: return "queue is full";

@@ -187,16 +187,23 @@ enum {
     CO__T_LISTED = 0x80, /* in the loop's registry                  */
 };
 
+/* What a wait that a signal interrupted returns (co_io_ops.wait). */
+#define CO__WAIT_CUT_SHORT 1
+
 /* The reactor's side of the loop; NULL on a bare scheduler. */
 typedef struct co_io_ops {
-    /* Waits for I/O for at most timeout_ns (-1: no limit), readying tasks. */
+    /* Waits for I/O for at most timeout_ns (-1: no limit), readying tasks.
+     * 0 when it found nothing, > 0 when it found something or was cut
+     * short (CO__WAIT_CUT_SHORT: a signal), a negative code on failure.
+     * Only 0 lets an autojump loop jump its clock. */
     int (*wait)(struct co_loop *loop, int64_t timeout_ns);
     /* A task waiting on the reactor is cancelled: stop waiting for it.
      * False when it must stay suspended (its job still runs in a worker). */
     bool (*cancel)(struct co_loop *loop, co_task *t);
-    /* co_run starts and ends: SIGINT handling. end may turn rc into
+    /* co_run starts and ends: SIGINT handling.  begin may refuse the run
+     * (a negative code: co_run returns it); end may turn rc into
      * CO_EINTERRUPTED. */
-    void (*run_begin)(struct co_loop *loop);
+    int (*run_begin)(struct co_loop *loop);
     int (*run_end)(struct co_loop *loop, int rc);
     /* Whether any task waits on the reactor (fds, jobs, signals). */
     bool (*busy)(struct co_loop *loop);
@@ -273,6 +280,9 @@ co_loop *co__loop(void);
 void co__set_running(co_loop *loop);
 /* The clock, never going back (the hook's or the platform's). */
 int64_t co__read_clock(co_loop *loop);
+/* The deadline ns (>= 0) from now: from the time of the call, not the
+ * turn's cached clock, so that a sleep or a timeout never ends early. */
+int64_t co__deadline_after(co_loop *loop, int64_t ns);
 /* The platform's monotonic clock in ns (0 where there is none: set a hook). */
 int64_t co__platform_clock(void);
 /* Sets up and tears down the scheduler's part of a loop. */

@@ -276,7 +276,7 @@ int co__sleep(int64_t ns)
         co__make_ready(loop, t);
         return 0;
     }
-    deadline = ns > INT64_MAX - loop->now ? INT64_MAX : loop->now + ns;
+    deadline = co__deadline_after(loop, ns);
     if (co__heap_push(loop, &t->timer, deadline) < 0) {
         t->wait = CO__W_NONE;
         return CO_ENOMEM;

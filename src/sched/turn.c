@@ -102,10 +102,13 @@ static void wait_and_fire(co_loop *loop, bool may_block)
             timeout = 0;
     }
     if (loop->autojump && timeout > 0) {
-        /* a fake clock: poll I/O once, then jump straight to the deadline */
-        if (loop->io)
-            loop->io->wait(loop, 0);
-        if (!loop->ready_head)
+        /* a fake clock: poll I/O once, then jump straight to the deadline --
+           only if the poll really found nothing: one cut short by a signal
+           may have missed a ready fd, so the next turn polls again */
+        int rc = loop->io ? loop->io->wait(loop, 0) : 0;
+        if (rc < 0 && loop->io_error == 0)
+            loop->io_error = rc;
+        if (rc == 0 && !loop->ready_head)
             loop->now = co__heap_top_deadline(&loop->timers);
     } else {
         /* with tasks ready and nothing that a poll could find, skip the
@@ -184,14 +187,18 @@ int co_run(co_loop *loop, co_gen *main)
     t = co__task(main);
     if (t->loop != loop)
         return CO_EBADARG;
-    if (!(t->flags & CO__T_SPAWNED) && (rc = co_spawn(main)) < 0)
+    /* the reactor may refuse before anything runs: a loop inherited by fork */
+    if (loop->io && loop->io->run_begin && (rc = loop->io->run_begin(loop)) < 0)
         return rc;
+    if (!(t->flags & CO__T_SPAWNED) && (rc = co_spawn(main)) < 0) {
+        if (loop->io && loop->io->run_end)
+            loop->io->run_end(loop, rc);
+        return rc;
+    }
     co__set_running(loop);
     loop->state = CO__LOOP_RUNNING;
     loop->main = t;
     loop->now = co__read_clock(loop);
-    if (loop->io && loop->io->run_begin)
-        loop->io->run_begin(loop);
     if (!run_until_done(loop, t)) {
         /* every task waits on something nothing can trigger: a deadlock */
         co_cancel(main);

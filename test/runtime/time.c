@@ -261,7 +261,8 @@ Test(time, huge_sleeps_clamp_instead_of_overflowing)
 /* ------------------------------------------------ the clock */
 
 /* A clock that moves by 1 ns at every read: co_now must not follow it
- * within a turn. */
+ * within a turn.  (Arming a timer reads it, so the readers are woken
+ * together by an event that main sets after its sleep.) */
 static int64_t ticking_clock(void *ctx)
 {
     rt_state *s = ctx;
@@ -271,6 +272,7 @@ static int64_t ticking_clock(void *ctx)
 
 typedef struct {
     co_gen gen;
+    co_event *go;
     int64_t seen[2];
     size_t reads[2];
 } now_reader;
@@ -279,7 +281,7 @@ static int now_reader_fn(co_gen *g)
 {
     now_reader *self = (now_reader *)g;
     CO_BEGIN(self);
-    CO_SLEEP(self, 2);
+    CO_EVENT_WAIT(self, self->go);
     self->reads[0] = rt.clock_reads;
     for (int i = 0; i < 100; i++)
         self->seen[0] = co_now(co_running_loop());
@@ -292,6 +294,7 @@ typedef struct {
     now_reader *a, *b;
     co_gen *tasks[2];
     co_gather gather;
+    co_event go;
 } now_main;
 
 static int now_main_fn(co_gen *g)
@@ -300,6 +303,12 @@ static int now_main_fn(co_gen *g)
     CO_BEGIN(self);
     self->tasks[0] = &self->a->gen;
     self->tasks[1] = &self->b->gen;
+    co_event_init(&self->go);
+    self->a->go = self->b->go = &self->go;
+    co_spawn(self->tasks[0]);
+    co_spawn(self->tasks[1]);
+    CO_SLEEP(self, 2);
+    co_event_set(&self->go);
     CO_GATHER(self, &self->gather, self->tasks, 2, CO_GATHER_FIRST_ERROR);
     CO_END(self);
 }
