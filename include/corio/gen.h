@@ -67,6 +67,8 @@ extern "C" {
                                     frames, or a send into a CO_AWAIT chain        */
 #define CO_ELOSTRESUME (-1010)   /* resume point not found: a yield inside a
                                     `switch` statement in the switch form          */
+#define CO_ESTOPITERATION (-1011) /* the body let CO_EEXHAUSTED escape: PEP 479's
+                                    RuntimeError("generator raised StopIteration") */
 
 /* inspect.getgeneratorstate() */
 enum co_state { CO_CREATED, CO_RUNNING, CO_SUSPENDED, CO_CLOSED };
@@ -110,6 +112,7 @@ struct co_gen {
 #define CO__F_FINALLY 0x02 /* the cleanup section has been entered           */
 #define CO__F_THROWN 0x04  /* `err` was raised at the current resume point   */
 #define CO__F_SENT 0x08    /* the current resume is a send                    */
+#define CO__F_NOVALUE 0x10 /* the last yield-from met an already finished child */
 
 /* Internal statuses a body returns to the driver (never seen by users). */
 #define CO__DELEGATED 2
@@ -214,6 +217,7 @@ static inline const char *co_gen_strerror(int code)
     case CO_EBADARG: return "invalid argument";
     case CO_ELAYOUT: return "values cannot pass between these frames (out/in differ, or an await chain)";
     case CO_ELOSTRESUME: return "resume point lost (a yield inside a switch statement?)";
+    case CO_ESTOPITERATION: return "generator raised StopIteration (PEP 479)";
     default: return "unknown error";
     }
 }
@@ -272,7 +276,7 @@ static inline int co__drive(co_gen *root, co_gen *f, int in, co_gen *stop)
         /* in a cleanup section, a plain resume keeps the error being unwound */
         if (!((f->flags & CO__F_FINALLY) && in >= 0))
             f->err = (int16_t)in;
-        f->flags = (uint8_t)((f->flags & ~(CO__F_THROWN | CO__F_SENT)) |
+        f->flags = (uint8_t)((f->flags & ~(CO__F_THROWN | CO__F_SENT | CO__F_NOVALUE)) |
                              (in < 0 ? CO__F_THROWN : in == CO__SENT ? CO__F_SENT : 0));
         f->state = CO_RUNNING;
         st = f->fn(f);
@@ -385,13 +389,13 @@ static inline int co_throw(co_gen *g, int err)
     if (err >= 0 || err < INT16_MIN)
         return CO_EBADARG;
     CO__TRACE(CO_TRACE_THROW, g, (const char *)0, g->line);
-    if (g->state != CO_SUSPENDED) { /* created: finishes unrun; closed: raised back */
-        if (g->state == CO_CREATED) {
-            g->state = CO_CLOSED;
-            g->err = (int16_t)err;
-            CO__TRACE(CO_TRACE_FINISH, g, (const char *)0, g->line);
-        }
+    if (g->state == CO_CLOSED) /* raised straight back */
         return err;
+    if (g->state == CO_CREATED) { /* finishes unrun, PEP 479 applying */
+        g->state = CO_CLOSED;
+        g->err = (int16_t)(err == CO_EEXHAUSTED ? CO_ESTOPITERATION : err);
+        CO__TRACE(CO_TRACE_FINISH, g, (const char *)0, g->line);
+        return g->err;
     }
     if (err == CO_EXIT && g->sub) { /* like Python: close the delegate, then raise here */
         co_gen *c = CO__AT(g, g->sub);
@@ -457,10 +461,14 @@ static inline void co__leave(co_gen *g, int err, co_lc finally_lc, co_lc end_lc)
     g->lc = (g->flags & CO__F_FINALLY) ? end_lc : finally_lc;
 }
 
+/* PEP 479: "exhausted" escaping a body would read, to its caller, as a
+ * normal end of the generator; it finishes with CO_ESTOPITERATION instead. */
 static inline int co__finish(co_gen *g, co_lc finally_lc, co_lc end_lc)
 {
     if (g->lc != finally_lc && g->lc != end_lc)
         g->err = CO_ELOSTRESUME;
+    else if (g->err == CO_EEXHAUSTED)
+        g->err = CO_ESTOPITERATION;
     g->state = CO_CLOSED;
     return g->err;
 }
@@ -474,6 +482,7 @@ static inline bool co__delegate(co_gen *p, co_gen *c, bool values, bool layout_o
                                 unsigned line)
 {
     co_gen *root = co__root(p), *d = c;
+    p->flags &= (uint8_t)~CO__F_NOVALUE;
     if (!layout_ok) {
         co__set_thrown(p, CO_ELAYOUT);
         return false;
@@ -482,8 +491,12 @@ static inline bool co__delegate(co_gen *p, co_gen *c, bool values, bool layout_o
         co__set_thrown(p, CO_EBADFRAME);
         return false;
     }
-    if (c->state == CO_CLOSED) { /* `yield from` an exhausted generator returns at once */
-        co__set_thrown(p, 0);
+    if (c->state == CO_CLOSED) {
+        /* `yield from` an exhausted generator is None at once: no error, and
+           in a cleanup section the error being unwound stays pending */
+        if (!(p->flags & CO__F_FINALLY))
+            p->err = 0;
+        p->flags = (uint8_t)((p->flags & ~CO__F_THROWN) | CO__F_NOVALUE);
         return false;
     }
     if (c->state == CO_RUNNING || c->top < 0) {
@@ -608,6 +621,9 @@ co__dispatch:                            \
 /* After a _CATCH yield: the error thrown in there, else 0.  At the start of
  * the cleanup section: the error being unwound (0 for a normal end). */
 #define CO_THROWN(self) (((self)->gen.flags & CO__F_THROWN) ? (int)(self)->gen.err : 0)
+/* After a yield-from or await: true when the child had already finished, so
+ * the expression has no value (Python's None); its `ret` is stale. */
+#define CO_NO_VALUE(self) (((self)->gen.flags & CO__F_NOVALUE) != 0)
 /* After a yield: true when resumed by a send (the value is in `in`). */
 #define CO_SENT(self) (((self)->gen.flags & CO__F_SENT) != 0)
 
