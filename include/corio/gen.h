@@ -443,22 +443,28 @@ static inline void co__set_thrown(co_gen *g, int err)
     g->flags = (uint8_t)(err < 0 ? g->flags | CO__F_THROWN : g->flags & ~CO__F_THROWN);
 }
 
-/* On resume: true when a thrown error must unwind to the cleanup section. */
-static inline bool co__unwinds(co_gen *g, bool caught, co_lc finally_lc, co_lc end_lc)
+/* On resume: true when a thrown error must unwind (to the innermost handler). */
+static inline bool co__unwinds(const co_gen *g, bool caught)
 {
-    if (!(g->flags & CO__F_THROWN) || caught)
-        return false;
-    g->lc = (g->flags & CO__F_FINALLY) ? end_lc : finally_lc;
-    return true;
+    return (g->flags & CO__F_THROWN) && !caught;
 }
 
-/* Return (err 0) or raise: sets the outcome and where the body goes on. */
-static inline void co__leave(co_gen *g, int err, co_lc finally_lc, co_lc end_lc)
+/* Return (err 0) or raise: records the outcome the handlers will see. */
+static inline void co__leave(co_gen *g, int err)
 {
     if (err > 0 || err < INT16_MIN) /* raising a non-error is itself an error */
         err = CO_EBADARG;
     co__set_thrown(g, err);
-    g->lc = (g->flags & CO__F_FINALLY) ? end_lc : finally_lc;
+}
+
+/* raise err: 0, positive or out of range is CO_EBADARG. */
+static inline void co__raise(co_gen *g, int err) { co__leave(g, err ? err : CO_EBADARG); }
+
+/* Where an error or a return outside any CO_TRY goes: the cleanup section,
+ * or, from inside it, the end. */
+static inline co_lc co__body_exit(const co_gen *g, co_lc finally_lc, co_lc end_lc)
+{
+    return (g->flags & CO__F_FINALLY) ? end_lc : finally_lc;
 }
 
 /* PEP 479: "exhausted" escaping a body would read, to its caller, as a
@@ -574,6 +580,11 @@ static inline bool co__delegate(co_gen *p, co_gen *c, bool values, bool layout_o
 #ifdef CO_USE_LABELS
 #define CO_BEGIN(self)                                                                   \
     co_gen *const co__self = &(self)->gen;                                               \
+    CO__TRY_TOP;                                                                         \
+    if (0) {                                                                             \
+    co__try_here: /* an error or a return outside any CO_TRY */                          \
+        co__self->lc = co__body_exit(co__self, CO__LC_FINALLY, CO__LC_END);              \
+    }                                                                                    \
 co__dispatch:                                                                            \
     switch (co__self->lc == CO__LC_START     ? 0                                         \
             : co__self->lc == CO__LC_FINALLY ? 1                                         \
@@ -581,16 +592,35 @@ co__dispatch:                                                                   
                                              : 3) {                                      \
     case 3: CO__GOTO_LC(co__self->lc);                                                   \
     case 0:                                                                              \
+    if (0)                                                                               \
+        goto co__try_here;                                                               \
     co__base:
 #define CO__FINALLY_CASE case 1:
+/* Goes to the innermost handler: a block-scoped label of the innermost
+   CO_TRY, or the body's own, which leads to the cleanup section. */
+#define CO__UNWIND                                                                       \
+    do {                                                                                 \
+        goto co__try_here;                                                               \
+    } while (0)
 #else
 #define CO_BEGIN(self)                   \
     co_gen *const co__self = &(self)->gen; \
+    CO__TRY_TOP;                         \
 co__dispatch:                            \
     switch (co__self->lc) {              \
     case CO__LC_START:
 #define CO__FINALLY_CASE case CO__LC_FINALLY:
+/* Goes to the innermost handler: the `case` of the innermost CO_TRY, whose
+   number the try's scope holds as a constant, or the cleanup section. */
+#define CO__UNWIND                                                                       \
+    do {                                                                                 \
+        co__self->lc = co__try_d ? (co_lc)(co__try_h + 1)                                \
+                                 : co__body_exit(co__self, CO__LC_FINALLY, CO__LC_END);  \
+        goto co__dispatch;                                                               \
+    } while (0)
 #endif
+/* Outside any CO_TRY: depth 0 (each CO_TRY's scope counts one more). */
+#define CO__TRY_TOP enum { co__try_d = 0, co__try_h = 0 }
 
 /*
  * CO_FINALLY(self) { ... } -- an optional cleanup section between the body and
@@ -616,7 +646,10 @@ co__dispatch:                            \
     goto co__dispatch;                                              \
     default:                                                        \
         return co__finish(co__self, CO__LC_FINALLY, CO__LC_END);    \
-    }
+    }                                                               \
+    /* only a `break` out of the body (CO_BREAK outside a loop) */  \
+    co__self->lc = CO__LC_START;                                    \
+    return co__finish(co__self, CO__LC_FINALLY, CO__LC_END)
 
 /* After a _CATCH yield: the error thrown in there, else 0.  At the start of
  * the cleanup section: the error being unwound (0 for a normal end). */
@@ -629,8 +662,8 @@ co__dispatch:                            \
 
 #define CO__RESUMED(self, k, caught)                                                       \
     CO__POINT_LABEL(k)                                                                     \
-    if (co__unwinds(co__self, (caught), CO__LC_FINALLY, CO__LC_END))                       \
-        goto co__dispatch
+    if (co__unwinds(co__self, (caught)))                                                   \
+    CO__UNWIND
 
 /* yield v: stores v in `out` and suspends; an error thrown here unwinds. */
 #define CO_YIELD(self, value) CO__YIELD_VALUE(self, value, CO__K, false)
@@ -666,14 +699,14 @@ co__dispatch:                            \
     } while (0)
 #define CO_RETURN_VOID(self)                                                               \
     do {                                                                                   \
-        co__leave(co__self, 0, CO__LC_FINALLY, CO__LC_END);                                \
-        goto co__dispatch;                                                                 \
+        co__leave(co__self, 0);                                                            \
+        CO__UNWIND;                                                                        \
     } while (0)
 /* raise err: finishes (after the cleanup section) with error err (< 0). */
 #define CO_RAISE(self, error)                                                              \
     do {                                                                                   \
-        co__leave(co__self, (error) ? (error) : CO_EBADARG, CO__LC_FINALLY, CO__LC_END);     \
-        goto co__dispatch;                                                                 \
+        co__raise(co__self, (error));                                                      \
+        CO__UNWIND;                                                                        \
     } while (0)
 
 /*
@@ -713,8 +746,228 @@ co__dispatch:                            \
         goto CO__CAT(co__joined_, k);                                                      \
         CO__POINT_LABEL(k)                                                                 \
         CO__CAT(co__joined_, k) :                                                          \
-        if (co__unwinds(co__self, (caught), CO__LC_FINALLY, CO__LC_END))                   \
-            goto co__dispatch;                                                             \
+        if (co__unwinds(co__self, (caught)))                                               \
+            CO__UNWIND;                                                                    \
+    } while (0)
+
+/* ------------------------------------------- try / except / else / finally */
+
+/*
+ * Python's try statement, anywhere in a body, nested, any number of them:
+ *
+ *     CO_TRY(self) {                      try:
+ *         ...                                 ...
+ *     } CO_EXCEPT(self, E) {              except E:
+ *         ...                                 ...
+ *     } CO_EXCEPT_IN(self, E1, E2) {      except (E1, E2):
+ *     } CO_EXCEPT_ANY(self) {             except Exception:
+ *     } CO_ELSE(self) {                   else:
+ *     } CO_TRY_FINALLY(self) {            finally:
+ *     } CO_TRY_END(self);
+ *
+ * Every clause but the try block is optional; they come in this order.  An
+ * error raised in the try block -- by CO_RAISE, thrown in at a yield, or
+ * raised by a child at a yield-from -- goes to the first matching except
+ * clause (CO_CAUGHT(self) is the code); unmatched, it is raised again after
+ * the finally clause ran.  An error raised in an except or else clause runs
+ * the finally clause, then goes on outward; one raised in the finally clause
+ * replaces what it was unwinding.  CO_RETURN and CO_BREAK inside any clause
+ * run the finally clauses of the enclosing tries, innermost first.
+ * CO_EXCEPT_ANY lets CO_EXIT (GeneratorExit), the runtime's cancellation and
+ * its interruption through, as `except Exception` does; CO_EXCEPT_ALL is a
+ * bare `except:`.
+ *
+ * A frame whose body uses CO_TRY declares `co_try tries[N];`, N being how
+ * deeply its try statements nest (a compile error names the field when N is
+ * too small); frames that use none pay nothing.  Yields, sends, throws and
+ * delegations work in every clause, in both forms.  In the switch form a
+ * CO_TRY, like a yield, may not stand inside a `switch` statement.
+ */
+typedef struct co_try {
+    int16_t code;  /* the error being handled or unwound                */
+    int16_t outer; /* the error a cleanup section was unwinding at entry */
+    uint8_t phase; /* CO__TRY_*                                          */
+    uint8_t exit;  /* CO__EXIT_*: why the finally clause runs            */
+} co_try;
+
+enum { CO__TRY_OFF, CO__TRY_BODY, CO__TRY_MATCHING, CO__TRY_EXCEPT, CO__TRY_ELSE,
+       CO__TRY_FINALLY, CO__TRY_LEAVING };
+enum { CO__EXIT_NONE, CO__EXIT_RAISE, CO__EXIT_RETURN, CO__EXIT_BREAK, CO__EXIT_BREAKING };
+
+/* The runtime's asyncio.CancelledError and KeyboardInterrupt (corio/sched.h):
+   with GeneratorExit, what `except Exception` does not catch. */
+#define CO__CANCELLED (-1101)
+#define CO__INTERRUPTED (-1114)
+
+static inline void co__try_enter(co_try *t, const co_gen *g)
+{
+    t->code = 0;
+    t->outer = g->err;
+    t->phase = CO__TRY_BODY;
+    t->exit = CO__EXIT_NONE;
+}
+
+/* At the try's handler: a raise, return or break left one of its clauses. */
+static inline void co__try_caught(co_try *t, co_gen *g)
+{
+    uint8_t why = (g->flags & CO__F_THROWN) ? CO__EXIT_RAISE
+                  : t->exit == CO__EXIT_BREAKING ? CO__EXIT_BREAK
+                                              : CO__EXIT_RETURN;
+    t->code = why == CO__EXIT_RAISE ? g->err : 0;
+    g->flags &= (uint8_t)~CO__F_THROWN;
+    if (t->phase == CO__TRY_BODY && why == CO__EXIT_RAISE) {
+        t->phase = CO__TRY_MATCHING;
+        return;
+    }
+    t->phase = t->phase == CO__TRY_FINALLY ? CO__TRY_LEAVING : CO__TRY_FINALLY;
+    t->exit = why;
+}
+
+static inline bool co__try_match(co_try *t, int code)
+{
+    if (t->phase != CO__TRY_MATCHING || t->code != code)
+        return false;
+    t->phase = CO__TRY_EXCEPT;
+    return true;
+}
+
+static inline bool co__try_match_in(co_try *t, const int *codes, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (co__try_match(t, codes[i]))
+            return true;
+    return false;
+}
+
+/* all: a bare except; else: except Exception. */
+static inline bool co__try_match_any(co_try *t, bool all)
+{
+    if (t->phase != CO__TRY_MATCHING)
+        return false;
+    if (!all && (t->code == CO_EXIT || t->code == CO__CANCELLED || t->code == CO__INTERRUPTED))
+        return false;
+    t->phase = CO__TRY_EXCEPT;
+    return true;
+}
+
+static inline bool co__try_else(co_try *t)
+{
+    if (t->phase != CO__TRY_BODY)
+        return false;
+    t->phase = CO__TRY_ELSE;
+    return true;
+}
+
+/* Whether the finally clause runs now (not when it is itself being left). */
+static inline bool co__try_finally(co_try *t)
+{
+    if (t->phase == CO__TRY_LEAVING)
+        return false;
+    if (t->phase == CO__TRY_MATCHING) /* no except clause took it */
+        t->exit = CO__EXIT_RAISE;
+    else if (t->phase != CO__TRY_FINALLY)
+        t->exit = CO__EXIT_NONE;
+    t->phase = CO__TRY_FINALLY;
+    return true;
+}
+
+/* The try is over: what goes on after it (CO__EXIT_*, also left in t->exit),
+ * with g set for it. */
+static inline int co__try_end(co_try *t, co_gen *g)
+{
+    uint8_t why = t->phase == CO__TRY_MATCHING ? CO__EXIT_RAISE
+                  : t->phase >= CO__TRY_FINALLY ? t->exit
+                                                : CO__EXIT_NONE;
+    t->phase = CO__TRY_OFF;
+    t->exit = why;
+    if (why == CO__EXIT_RAISE)
+        co__set_thrown(g, t->code);
+    else if (why == CO__EXIT_RETURN)
+        co__set_thrown(g, 0);
+    else if (g->flags & CO__F_FINALLY) /* the cleanup section's error stays pending */
+        g->err = t->outer;
+    return why;
+}
+
+/* Makes CO_BREAK's way out known to the innermost try's handler. */
+static inline void co__try_break(co_try *t, co_gen *g)
+{
+    t->exit = CO__EXIT_BREAKING;
+    g->flags &= (uint8_t)~CO__F_THROWN;
+}
+
+#if defined(__GNUC__)
+#define CO__PRAGMA(x) _Pragma(#x)
+#define CO__SCOPED(...)                                                                    \
+    CO__PRAGMA(GCC diagnostic push) CO__PRAGMA(GCC diagnostic ignored "-Wshadow")          \
+    __VA_ARGS__ CO__PRAGMA(GCC diagnostic pop)
+#else
+#define CO__SCOPED(...) __VA_ARGS__
+#endif
+
+#ifdef CO_USE_LABELS
+/* The try's scope opens with its own handler label (a GNU local label). */
+#define CO__TRY_OPEN                                                                       \
+    CO__PRAGMA(GCC diagnostic push) CO__PRAGMA(GCC diagnostic ignored "-Wpedantic")        \
+    { __label__ co__try_here;                                                              \
+    CO__PRAGMA(GCC diagnostic pop)
+#define CO__TRY_HANDLER(k)                                                                 \
+    if (0)                                                                                 \
+        goto co__try_here;                                                                 \
+    co__try_here:
+#else
+#define CO__TRY_OPEN {
+#define CO__TRY_HANDLER(k) CO__POINT_LABEL(k)
+#endif
+
+/* This try's slot in the frame's `tries`. */
+#define CO__TRY_SLOT(self) ((self)->tries[co__try_d - 1])
+
+#define CO_TRY(self) CO__TRY(self, CO__K)
+#define CO__TRY(self, k)                                                                   \
+    CO__TRY_OPEN                                                                           \
+    CO__SCOPED(enum { co__try_od = co__try_d };)                                           \
+    CO__SCOPED(enum { co__try_d = co__try_od + 1, co__try_h = k };)                        \
+    CO__CHECK_K(k);                                                                        \
+    (void)sizeof(struct {                                                                  \
+        char co_try_nesting_deeper_than_the_frame_s_tries_array                            \
+            [sizeof (self)->tries / sizeof (self)->tries[0] >= co__try_d ? 1 : -1];        \
+    });                                                                                    \
+    co__try_enter(&CO__TRY_SLOT(self), co__self);                                          \
+    if (0) {                                                                               \
+        CO__TRY_HANDLER(k)                                                                 \
+        co__try_caught(&CO__TRY_SLOT(self), co__self);                                     \
+    }                                                                                      \
+    if (CO__TRY_SLOT(self).phase == CO__TRY_BODY)
+
+#define CO_EXCEPT(self, error) else if (co__try_match(&CO__TRY_SLOT(self), (error)))
+#define CO_EXCEPT_IN(self, ...)                                                            \
+    else if (co__try_match_in(&CO__TRY_SLOT(self), (const int[]){__VA_ARGS__},              \
+                              sizeof((const int[]){__VA_ARGS__}) / sizeof(int)))
+#define CO_EXCEPT_ANY(self) else if (co__try_match_any(&CO__TRY_SLOT(self), false))
+#define CO_EXCEPT_ALL(self) else if (co__try_match_any(&CO__TRY_SLOT(self), true))
+#define CO_ELSE(self) if (co__try_else(&CO__TRY_SLOT(self)))
+#define CO_TRY_FINALLY(self) if (co__try_finally(&CO__TRY_SLOT(self)))
+
+/* Closes the try; what left it goes on outward (a `break` leaves the loop
+   around the try statement). */
+#define CO_TRY_END(self)                                                                   \
+    }                                                                                      \
+    if (co__try_end(&(self)->tries[co__try_d], co__self) == CO__EXIT_BREAK)                \
+        break;                                                                             \
+    else if ((self)->tries[co__try_d].exit != CO__EXIT_NONE)                               \
+    CO__UNWIND
+
+/* In an except clause or a finally clause: the error it handles or unwinds. */
+#define CO_CAUGHT(self) ((int)CO__TRY_SLOT(self).code)
+
+/* Python's break inside a try inside a loop: the finally clause runs, then the
+   loop is left.  The loop must enclose the try statement directly. */
+#define CO_BREAK(self)                                                                     \
+    do {                                                                                   \
+        co__try_break(&CO__TRY_SLOT(self), co__self);                                      \
+        CO__UNWIND;                                                                        \
     } while (0)
 
 #ifdef __cplusplus
