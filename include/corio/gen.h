@@ -100,7 +100,8 @@ struct co_gen {
     int16_t top;   /* <0: a child; offset back to the outermost frame.
                       >0: outermost; offset to the innermost active frame */
     uint16_t line; /* source line of the last suspension                  */
-    uint8_t state; /* enum co_state                                       */
+    uint8_t state; /* bits 0-1: enum co_state; 2-7, outermost frames only:
+                      where its co_ctx is (co_ctx_attach)                 */
     uint8_t flags; /* CO__F_*                                             */
     co_lc lc;      /* where the body resumes.  Last, so that every other
                       field sits at the same offset in both forms: code
@@ -113,6 +114,7 @@ struct co_gen {
 #define CO__F_THROWN 0x04  /* `err` was raised at the current resume point   */
 #define CO__F_SENT 0x08    /* the current resume is a send                    */
 #define CO__F_NOVALUE 0x10 /* the last yield-from met an already finished child */
+#define CO__F_CTX 0x20     /* an outermost frame with a co_ctx (state bits 2-7) */
 
 /* Internal statuses a body returns to the driver (never seen by users). */
 #define CO__DELEGATED 2
@@ -147,6 +149,12 @@ enum co_trace_event {
    the same outermost frame, which the compiler cannot see. */
 #define CO__AT(g, off) ((co_gen *)(void *)((uintptr_t)(g) + (uintptr_t)(intptr_t)(off)))
 #define CO__OFFSET(from, to) ((int16_t)((char *)(to) - (char *)(from)))
+
+static inline unsigned co__st(const co_gen *g) { return g->state & 3u; }
+static inline void co__set_st(co_gen *g, unsigned st) { g->state = (uint8_t)((g->state & ~3u) | st); }
+
+/* A state byte whose context bits disagree with CO__F_CTX is corrupt. */
+static inline bool co__corrupt(const co_gen *g) { return ((g->state >> 2) != 0) != ((g->flags & CO__F_CTX) != 0); }
 
 static inline co_gen *co__root(co_gen *g) { return g->top < 0 ? CO__AT(g, g->top) : g; }
 
@@ -187,9 +195,9 @@ static inline void co_init(co_gen *g, co_body fn)
 /* inspect.getgeneratorstate(g); a child of a running delegation is RUNNING. */
 static inline enum co_state co_state(const co_gen *g)
 {
-    if (g->top < 0 && co__root((co_gen *)g)->state == CO_RUNNING)
+    if (g->top < 0 && co__st(co__root((co_gen *)g)) == CO_RUNNING)
         return CO_RUNNING;
-    return (enum co_state)g->state;
+    return (enum co_state)co__st(g);
 }
 
 /* g.gi_yieldfrom: the frame g is delegating to, or NULL. */
@@ -200,7 +208,7 @@ static inline unsigned co_line(const co_gen *g) { return g->line; }
 
 /* Once closed: 0 if it returned, else the error it finished with (CO_EXIT
  * when close() ended it); 0 while it has not finished. */
-static inline int co_result(const co_gen *g) { return g->state == CO_CLOSED ? g->err : 0; }
+static inline int co_result(const co_gen *g) { return co__st(g) == CO_CLOSED ? g->err : 0; }
 
 static inline const char *co_gen_strerror(int code)
 {
@@ -222,16 +230,201 @@ static inline const char *co_gen_strerror(int code)
     }
 }
 
+/* ------------------------------------------- context and error records */
+
+/*
+ * A delegation tree can carry a context: storage that every frame of the
+ * tree reaches through its outermost frame.  It is a `co_ctx` field of the
+ * outermost frame, attached once after CO_INIT; only frames that attach one
+ * pay for it, and the header does not grow (its place is kept in spare bits
+ * of `state`).
+ *
+ *     typedef struct { co_gen gen; int out, in; co_ctx ctx; ... } job;
+ *     co_error why;
+ *     CO_INIT(&j, job_fn);
+ *     co_ctx_attach(&j.gen, &j.ctx);
+ *     j.ctx.error = &why;              // raised errors are described here
+ */
+typedef struct co_error co_error;
+typedef struct co_ctx {
+    co_gen *owner;   /* the outermost frame it is attached to (set by attach) */
+    co_error *error; /* where raised errors are described, or NULL            */
+    void *arena;     /* where recursive child frames come from, or NULL       */
+} co_ctx;
+
+/* The longest message kept (with its NUL), and the frames a traceback keeps;
+   define either before the include to change it. */
+#ifndef CO_ERROR_MESSAGE
+#define CO_ERROR_MESSAGE 64
+#endif
+#ifndef CO_TRACEBACK
+#define CO_TRACEBACK 8
+#endif
+
+/* One line of a traceback: a body and the line it stood at. */
+typedef struct co_frame_info {
+    const char *body; /* the body function's name (__func__) */
+    unsigned line;
+} co_frame_info;
+
+/*
+ * What the last error raised in a tree was, Python's exception object: its
+ * code (the class), an int payload (ValueError(7) is code VALUE_ERROR, value
+ * 7), a message, where it was raised and the frames it unwound through,
+ * innermost first (Python prints them outermost first).  Thrown-in errors
+ * (co_throw) have no file.  `depth` counts every frame unwound through, also
+ * those past CO_TRACEBACK that `tb` had no room for.
+ */
+struct co_error {
+    int code;
+    long value;
+    const char *file; /* where it was raised, or NULL */
+    unsigned line;
+    unsigned depth;
+    co_frame_info tb[CO_TRACEBACK];
+    const co_gen *last_frame; /* private: the frame tb[depth - 1] is */
+    char message[CO_ERROR_MESSAGE];
+};
+
+/* Attaches ctx, a field of g's frame within its first 63 pointer-sizes, to g
+ * (an outermost frame, after CO_INIT).  0 or CO_EBADARG. */
+static inline int co_ctx_attach(co_gen *g, co_ctx *ctx)
+{
+    ptrdiff_t off = (char *)ctx - (char *)g;
+    ptrdiff_t unit = (ptrdiff_t)sizeof(void *);
+    if (g == NULL || ctx == NULL || off <= 0 || off % unit != 0 || off / unit > 63)
+        return CO_EBADARG;
+    ctx->owner = g;
+    g->state = (uint8_t)((unsigned)co__st(g) | (unsigned)(off / unit) << 2);
+    g->flags |= CO__F_CTX;
+    return 0;
+}
+
+/* The context of the tree g belongs to, or NULL. */
+static inline co_ctx *co_ctx_of(co_gen *g)
+{
+    co_gen *root;
+    co_ctx *ctx;
+    if (g == NULL)
+        return NULL;
+    root = co__root(g);
+    if (!(root->flags & CO__F_CTX))
+        return NULL;
+    ctx = (co_ctx *)(void *)((char *)root + (size_t)(root->state >> 2) * sizeof(void *));
+    return ctx->owner == root ? ctx : NULL; /* a frame copied elsewhere has none */
+}
+
+static inline co_error *co__record(co_gen *g)
+{
+    co_ctx *ctx = co_ctx_of(g);
+    return ctx ? ctx->error : NULL;
+}
+
+/* The message, or the code's own text when it has none. */
+static inline const char *co_error_text(const co_error *e)
+{
+    return e->message[0] ? e->message : co_gen_strerror(e->code);
+}
+
+static inline void co__tb_add(co_error *e, const co_gen *g, const char *body, unsigned line)
+{
+    if (e->depth < CO_TRACEBACK) {
+        e->tb[e->depth].body = body;
+        e->tb[e->depth].line = line;
+    }
+    e->depth++;
+    e->last_frame = g;
+}
+
+/* Starts describing a new error. */
+static inline void co__describe(co_error *e, int code, long value, const char *file, unsigned line)
+{
+    e->code = code;
+    e->value = value;
+    e->file = file;
+    e->line = line;
+    e->depth = 0;
+    e->last_frame = NULL;
+    e->message[0] = '\0';
+}
+
+/* The message formatter gen.h carries, as it may use no libc: `%d` prints
+ * the error's value, `%s` the string argument, `%%` a percent sign; the
+ * rest is copied, cut to fit. */
+static inline void co__format(char *out, size_t n, const char *fmt, long value, const char *str)
+{
+    size_t i = 0;
+    while (*fmt && i + 1 < n) {
+        if (fmt[0] == '%' && fmt[1] == 'd') {
+            char digits[24];
+            unsigned long u = value < 0 ? 0ul - (unsigned long)value : (unsigned long)value;
+            int k = 0;
+            do
+                digits[k++] = (char)('0' + u % 10);
+            while ((u /= 10) != 0);
+            if (value < 0)
+                digits[k++] = '-';
+            while (k > 0 && i + 1 < n)
+                out[i++] = digits[--k];
+            fmt += 2;
+        } else if (fmt[0] == '%' && fmt[1] == 's') {
+            const char *p = str ? str : "(null)";
+            while (*p && i + 1 < n)
+                out[i++] = *p++;
+            fmt += 2;
+        } else {
+            out[i++] = *fmt;
+            fmt += fmt[0] == '%' && fmt[1] == '%' ? 2 : 1;
+        }
+    }
+    if (n)
+        out[i] = '\0';
+}
+
+/* A raise in body `body` at file:line: the record describes it. */
+static inline void co__raised(co_gen *g, int code, long value, const char *fmt, const char *str,
+                              const char *file, unsigned line, const char *body)
+{
+    co_error *e = co__record(g);
+    if (e == NULL)
+        return;
+    co__describe(e, code, value, file, line);
+    if (fmt)
+        co__format(e->message, sizeof e->message, fmt, value, str);
+    co__tb_add(e, g, body, line);
+}
+
+#if defined(__GNUC__)
+#define CO__COLD __attribute__((cold))
+#else
+#define CO__COLD
+#endif
+
+static inline CO__COLD void co__unwound_slow(co_gen *g, int err, const char *body)
+{
+    co_error *e = co__record(g);
+    if (e != NULL && e->code == err && e->last_frame != g)
+        co__tb_add(e, g, body, g->line);
+}
+
+/* A frame finishes with err: the error unwound through it.  Inline, only the
+ * test of whether the tree has a context at all. */
+static inline void co__unwound(co_gen *g, int err, const char *body)
+{
+    if (err < 0 && (co__root(g)->flags & CO__F_CTX))
+        co__unwound_slow(g, err, body);
+}
+
 /* ---------------------------------------------------------------- driver */
 
 /* Whether g may be resumed from outside (0), or why not. */
 static inline int co__usable(const co_gen *g)
 {
-    if (g == NULL || g->fn == NULL || g->state > CO_CLOSED)
+    if (g == NULL || g->fn == NULL || co__corrupt(g))
         return CO_EBADFRAME;
     if (g->top < 0)
-        return co__root((co_gen *)g)->state == CO_RUNNING ? CO_ERUNNING : CO_EDELEGATED;
-    if (g->state == CO_RUNNING)
+        return co__st(co__root((co_gen *)g)) == CO_RUNNING ? CO_ERUNNING : CO_EDELEGATED;
+    if (co__st(g) == CO_RUNNING)
         return CO_ERUNNING;
     return 0;
 }
@@ -271,20 +464,20 @@ static inline co_gen *co__parent(co_gen *root, co_gen *c)
 static inline int co__drive(co_gen *root, co_gen *f, int in, co_gen *stop)
 {
     int st;
-    root->state = CO_RUNNING;
+    co__set_st(root, CO_RUNNING);
     for (;;) {
         /* in a cleanup section, a plain resume keeps the error being unwound */
         if (!((f->flags & CO__F_FINALLY) && in >= 0))
             f->err = (int16_t)in;
         f->flags = (uint8_t)((f->flags & ~(CO__F_THROWN | CO__F_SENT | CO__F_NOVALUE)) |
                              (in < 0 ? CO__F_THROWN : in == CO__SENT ? CO__F_SENT : 0));
-        f->state = CO_RUNNING;
+        co__set_st(f, CO_RUNNING);
         st = f->fn(f);
         if (st == CO_YIELDED)
             break;
         if (st == CO__DELEGATED) { /* f now waits on a child: run the child */
             f = co__leaf(root);
-            root->state = CO_RUNNING;
+            co__set_st(root, CO_RUNNING);
             in = 0;
             continue;
         }
@@ -298,8 +491,8 @@ static inline int co__drive(co_gen *root, co_gen *f, int in, co_gen *stop)
             in = st;
         }
     }
-    if (root->state == CO_RUNNING) /* root itself neither yielded nor finished */
-        root->state = CO_SUSPENDED;
+    if (co__st(root) == CO_RUNNING) /* root itself neither yielded nor finished */
+        co__set_st(root, CO_SUSPENDED);
     return st;
 }
 
@@ -307,13 +500,13 @@ static inline int co__drive(co_gen *root, co_gen *f, int in, co_gen *stop)
 static inline int co__close(co_gen *root, co_gen *g)
 {
     int e = CO_EXIT, st;
-    if (g->state == CO_CREATED) { /* closing an unstarted generator runs nothing */
-        g->state = CO_CLOSED;
+    if (co__st(g) == CO_CREATED) { /* closing an unstarted generator runs nothing */
+        co__set_st(g, CO_CLOSED);
         g->err = CO_EXIT;
         CO__TRACE(CO_TRACE_FINISH, g, (const char *)0, g->line);
         return 0;
     }
-    if (g->state == CO_CLOSED)
+    if (co__st(g) == CO_CLOSED)
         return 0;
     if (g->sub) {
         co_gen *c = CO__AT(g, g->sub);
@@ -332,7 +525,7 @@ static inline int co__close(co_gen *root, co_gen *g)
 static inline int co_next(co_gen *g)
 {
     int bad;
-    if (g != NULL && g->state == CO_SUSPENDED && g->top >= 0) { /* the common case */
+    if (g != NULL && co__st(g) == CO_SUSPENDED && g->top >= 0) { /* the common case */
         CO__TRACE(CO_TRACE_RESUME, g, (const char *)0, g->line);
         return co__drive(g, co__leaf(g), 0, g);
     }
@@ -340,7 +533,7 @@ static inline int co_next(co_gen *g)
     if (bad)
         return bad;
     CO__TRACE(CO_TRACE_RESUME, g, (const char *)0, g->line);
-    if (g->state == CO_CLOSED)
+    if (co__st(g) == CO_CLOSED)
         return CO_EEXHAUSTED;
     return co__drive(g, co__leaf(g), 0, g);
 }
@@ -353,9 +546,9 @@ static inline int co__send(co_gen *g, const void *in, size_t n)
     if (bad)
         return bad;
     CO__TRACE(CO_TRACE_SEND, g, (const char *)0, g->line);
-    if (g->state == CO_CREATED)
+    if (co__st(g) == CO_CREATED)
         return CO_ENOTSTARTED;
-    if (g->state == CO_CLOSED)
+    if (co__st(g) == CO_CLOSED)
         return CO_EEXHAUSTED;
     f = co__leaf(g);
     if (f != g) {
@@ -371,7 +564,7 @@ static inline int co__send_refused(const co_gen *g)
     int bad = co__usable(g);
     if (bad)
         return bad;
-    return g->state == CO_CREATED ? CO_ENOTSTARTED : g->state == CO_CLOSED ? CO_EEXHAUSTED : 0;
+    return co__st(g) == CO_CREATED ? CO_ENOTSTARTED : co__st(g) == CO_CLOSED ? CO_EEXHAUSTED : 0;
 }
 /* g.send(value): stores value in the frame's `in` (only if g can take it)
  * and resumes g.  The frame expression is evaluated more than once. */
@@ -389,10 +582,12 @@ static inline int co_throw(co_gen *g, int err)
     if (err >= 0 || err < INT16_MIN)
         return CO_EBADARG;
     CO__TRACE(CO_TRACE_THROW, g, (const char *)0, g->line);
-    if (g->state == CO_CLOSED) /* raised straight back */
+    if (co__st(g) != CO_CLOSED && co__record(g) != NULL) /* thrown in: no file */
+        co__describe(co__record(g), err, 0, (const char *)0, 0);
+    if (co__st(g) == CO_CLOSED) /* raised straight back */
         return err;
-    if (g->state == CO_CREATED) { /* finishes unrun, PEP 479 applying */
-        g->state = CO_CLOSED;
+    if (co__st(g) == CO_CREATED) { /* finishes unrun, PEP 479 applying */
+        co__set_st(g, CO_CLOSED);
         g->err = (int16_t)(err == CO_EEXHAUSTED ? CO_ESTOPITERATION : err);
         CO__TRACE(CO_TRACE_FINISH, g, (const char *)0, g->line);
         return g->err;
@@ -424,7 +619,7 @@ static inline int co__suspend(co_gen *g, co_lc lc, unsigned line)
 {
     g->lc = lc;
     g->line = (uint16_t)line;
-    g->state = CO_SUSPENDED;
+    co__set_st(g, CO_SUSPENDED);
     return CO_YIELDED;
 }
 
@@ -469,13 +664,19 @@ static inline co_lc co__body_exit(const co_gen *g, co_lc finally_lc, co_lc end_l
 
 /* PEP 479: "exhausted" escaping a body would read, to its caller, as a
  * normal end of the generator; it finishes with CO_ESTOPITERATION instead. */
-static inline int co__finish(co_gen *g, co_lc finally_lc, co_lc end_lc)
+static inline int co__finish(co_gen *g, co_lc finally_lc, co_lc end_lc, const char *body)
 {
     if (g->lc != finally_lc && g->lc != end_lc)
         g->err = CO_ELOSTRESUME;
-    else if (g->err == CO_EEXHAUSTED)
+    else if (g->err == CO_EEXHAUSTED) {
+        co_error *e = co__record(g);
         g->err = CO_ESTOPITERATION;
-    g->state = CO_CLOSED;
+        if (e != NULL && e->code == CO_EEXHAUSTED)
+            e->code = CO_ESTOPITERATION;
+    }
+    co__set_st(g, CO_CLOSED);
+    if (g->err < 0)
+        co__unwound(g, g->err, body);
     return g->err;
 }
 
@@ -493,11 +694,11 @@ static inline bool co__delegate(co_gen *p, co_gen *c, bool values, bool layout_o
         co__set_thrown(p, CO_ELAYOUT);
         return false;
     }
-    if (c->fn == NULL || c->state > CO_CLOSED) {
+    if (c->fn == NULL || co__corrupt(c)) {
         co__set_thrown(p, CO_EBADFRAME);
         return false;
     }
-    if (c->state == CO_CLOSED) {
+    if (co__st(c) == CO_CLOSED) {
         /* `yield from` an exhausted generator is None at once: no error, and
            in a cleanup section the error being unwound stays pending */
         if (!(p->flags & CO__F_FINALLY))
@@ -505,8 +706,8 @@ static inline bool co__delegate(co_gen *p, co_gen *c, bool values, bool layout_o
         p->flags = (uint8_t)((p->flags & ~CO__F_THROWN) | CO__F_NOVALUE);
         return false;
     }
-    if (c->state == CO_RUNNING || c->top < 0) {
-        co__set_thrown(p, c->state == CO_RUNNING ? CO_ERUNNING : CO_EDELEGATED);
+    if (co__st(c) == CO_RUNNING || c->top < 0) {
+        co__set_thrown(p, co__st(c) == CO_RUNNING ? CO_ERUNNING : CO_EDELEGATED);
         return false;
     }
     p->sub = CO__OFFSET(p, c);
@@ -526,7 +727,7 @@ static inline bool co__delegate(co_gen *p, co_gen *c, bool values, bool layout_o
     root->top = CO__OFFSET(root, d);
     p->lc = lc;
     p->line = (uint16_t)line;
-    p->state = CO_SUSPENDED;
+    co__set_st(p, CO_SUSPENDED);
     return true;
 }
 
@@ -645,11 +846,11 @@ co__dispatch:                            \
     co__self->lc = CO__LC_END;                                      \
     goto co__dispatch;                                              \
     default:                                                        \
-        return co__finish(co__self, CO__LC_FINALLY, CO__LC_END);    \
+        return co__finish(co__self, CO__LC_FINALLY, CO__LC_END, __func__); \
     }                                                               \
     /* only a `break` out of the body (CO_BREAK outside a loop) */  \
     co__self->lc = CO__LC_START;                                    \
-    return co__finish(co__self, CO__LC_FINALLY, CO__LC_END)
+    return co__finish(co__self, CO__LC_FINALLY, CO__LC_END, __func__)
 
 /* After a _CATCH yield: the error thrown in there, else 0.  At the start of
  * the cleanup section: the error being unwound (0 for a normal end). */
@@ -703,9 +904,15 @@ co__dispatch:                            \
         CO__UNWIND;                                                                        \
     } while (0)
 /* raise err: finishes (after the cleanup section) with error err (< 0). */
-#define CO_RAISE(self, error)                                                              \
+#define CO_RAISE(self, error) CO_RAISE_WITH(self, error, 0, (const char *)0, (const char *)0)
+/* raise Error(value): the same, described in the tree's error record (if its
+ * context has one): code, value, a message formatted from fmt (`%d` is
+ * value, `%s` is str, `%%` a percent sign), file:line and this body. */
+#define CO_RAISE_WITH(self, error, value, fmt, str)                                        \
     do {                                                                                   \
         co__raise(co__self, (error));                                                      \
+        co__raised(co__self, co__self->err, (value), (fmt), (str), __FILE__, __LINE__,     \
+                   __func__);                                                              \
         CO__UNWIND;                                                                        \
     } while (0)
 
