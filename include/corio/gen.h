@@ -69,6 +69,8 @@ extern "C" {
                                     `switch` statement in the switch form          */
 #define CO_ESTOPITERATION (-1011) /* the body let CO_EEXHAUSTED escape: PEP 479's
                                     RuntimeError("generator raised StopIteration") */
+#define CO_ERECURSION (-1012)    /* the arena has no room for another child frame
+                                    (RecursionError)                               */
 
 /* inspect.getgeneratorstate() */
 enum co_state { CO_CREATED, CO_RUNNING, CO_SUSPENDED, CO_CLOSED };
@@ -226,6 +228,7 @@ static inline const char *co_gen_strerror(int code)
     case CO_ELAYOUT: return "values cannot pass between these frames (out/in differ, or an await chain)";
     case CO_ELOSTRESUME: return "resume point lost (a yield inside a switch statement?)";
     case CO_ESTOPITERATION: return "generator raised StopIteration (PEP 479)";
+    case CO_ERECURSION: return "maximum recursion depth exceeded (the frame arena is full)";
     default: return "unknown error";
     }
 }
@@ -246,10 +249,11 @@ static inline const char *co_gen_strerror(int code)
  *     j.ctx.error = &why;              // raised errors are described here
  */
 typedef struct co_error co_error;
+typedef struct co_arena co_arena;
 typedef struct co_ctx {
     co_gen *owner;   /* the outermost frame it is attached to (set by attach) */
     co_error *error; /* where raised errors are described, or NULL            */
-    void *arena;     /* where recursive child frames come from, or NULL       */
+    co_arena *arena; /* where recursive child frames come from, or NULL       */
 } co_ctx;
 
 /* The longest message kept (with its NUL), and the frames a traceback keeps;
@@ -414,6 +418,100 @@ static inline void co__unwound(co_gen *g, int err, const char *body)
     if (err < 0 && (co__root(g)->flags & CO__F_CTX))
         co__unwound_slow(g, err, body);
 }
+
+/* ------------------------------------------------- recursion: the arena */
+
+/*
+ * Recursion without malloc.  A child frame need not be a member of its
+ * parent: CO_ARENA_NEW takes one from the arena of the tree's context, and
+ * CO_YIELD_FROM_ARENA / CO_AWAIT_ARENA delegate to it and give it back when
+ * the delegation is over.  Delegation is strictly nested, so the arena is a
+ * stack: frames are taken and given back last in, first out, in O(1), and
+ * resuming stays O(1) at any depth.  The arena's storage must lie within
+ * reach of 16-bit offsets of the outermost frame (in practice: a field of
+ * the outermost frame, whose size stays under 32 KiB); a frame that would
+ * not fit, or fall out of reach, is CO_ERECURSION (Python's RecursionError)
+ * raised at the CO_ARENA_NEW, and nothing is taken.
+ */
+struct co_arena {
+    unsigned char *base;
+    size_t size; /* bytes of storage                       */
+    size_t used; /* bytes taken now                        */
+    size_t peak; /* the most ever taken (to size a budget) */
+};
+
+/* Every frame taken is aligned for any object. */
+union co__max_align {
+    long long ll;
+    long double ld;
+    void *p;
+    void (*fn)(void);
+};
+
+static inline void co_arena_init(co_arena *a, void *mem, size_t size)
+{
+    a->base = (unsigned char *)mem;
+    a->size = mem ? size : 0;
+    a->used = 0;
+    a->peak = 0;
+}
+
+/* A frame of n bytes for parent p's tree, or NULL (full, out of reach). */
+static inline void *co__arena_take(co_gen *p, size_t n)
+{
+    co_ctx *ctx = co_ctx_of(p);
+    co_arena *a = ctx ? ctx->arena : NULL;
+    const size_t align = sizeof(union co__max_align);
+    size_t at, end;
+    unsigned char *f;
+    co_gen *root;
+    if (a == NULL || a->base == NULL)
+        return NULL;
+    at = (a->used + align - 1) / align * align;
+    if (at > a->size || n > a->size - at)
+        return NULL;
+    end = at + n;
+    f = a->base + at;
+    root = co__root(p);
+    /* the child's links: to its parent, to and from the outermost frame */
+    if ((char *)f - (char *)p < INT16_MIN || (char *)f + n - (char *)p > INT16_MAX ||
+        (char *)f - (char *)root < INT16_MIN || (char *)f + n - (char *)root > INT16_MAX)
+        return NULL;
+    a->used = end;
+    if (end > a->peak)
+        a->peak = end;
+    return f;
+}
+
+/* Gives back frame f and whatever was taken after it. */
+static inline void co__arena_drop(co_gen *p, const void *f)
+{
+    co_ctx *ctx = co_ctx_of(p);
+    co_arena *a = ctx ? ctx->arena : NULL;
+    if (a != NULL && f != NULL && (const unsigned char *)f >= a->base &&
+        (const unsigned char *)f < a->base + a->used)
+        a->used = (size_t)((const unsigned char *)f - a->base);
+}
+
+/* self->kid = a fresh frame from the arena, initialised to run `body`; or
+ * CO_ERECURSION raised here.  `kid` is a pointer field of the frame. */
+#define CO_ARENA_NEW(self, kid, body)                                                      \
+    do {                                                                                   \
+        if (((self)->kid = co__arena_take(co__self, sizeof *(self)->kid)) == NULL)         \
+            CO_RAISE(self, CO_ERECURSION);                                                 \
+        co_init(&(self)->kid->gen, (body));                                                \
+    } while (0)
+
+/* yield from *self->kid, then the frame goes back to the arena (its fields,
+ * `ret` included, stay readable until the next CO_ARENA_NEW). */
+#define CO_YIELD_FROM_ARENA(self, kid)                                                     \
+    CO__DELEGATE(self, *(self)->kid, CO__K, false, 1, co__arena_drop(co__self, (self)->kid))
+#define CO_YIELD_FROM_ARENA_CATCH(self, kid)                                               \
+    CO__DELEGATE(self, *(self)->kid, CO__K, true, 1, co__arena_drop(co__self, (self)->kid))
+#define CO_AWAIT_ARENA(self, kid)                                                          \
+    CO__DELEGATE(self, *(self)->kid, CO__K, false, 0, co__arena_drop(co__self, (self)->kid))
+#define CO_AWAIT_ARENA_CATCH(self, kid)                                                    \
+    CO__DELEGATE(self, *(self)->kid, CO__K, true, 0, co__arena_drop(co__self, (self)->kid))
 
 /* ---------------------------------------------------------------- driver */
 
@@ -924,35 +1022,41 @@ co__dispatch:                            \
  * (CO_YIELD_FROM_CATCH catches it into CO_THROWN).  Both frames must declare
  * `out` and `in` of the same types, right after `gen`.
  */
-#define CO_YIELD_FROM(self, member) CO__DELEGATE(self, member, CO__K, false, 1)
-#define CO_YIELD_FROM_CATCH(self, member) CO__DELEGATE(self, member, CO__K, true, 1)
+#define CO_YIELD_FROM(self, member) CO__DELEGATE(self, (self)->member, CO__K, false, 1, (void)0)
+#define CO_YIELD_FROM_CATCH(self, member)                                                  \
+    CO__DELEGATE(self, (self)->member, CO__K, true, 1, (void)0)
 /* await self->member: the same delegation, with no values passed (Python's await). */
-#define CO_AWAIT(self, member) CO__DELEGATE(self, member, CO__K, false, 0)
-#define CO_AWAIT_CATCH(self, member) CO__DELEGATE(self, member, CO__K, true, 0)
+#define CO_AWAIT(self, member) CO__DELEGATE(self, (self)->member, CO__K, false, 0, (void)0)
+#define CO_AWAIT_CATCH(self, member) CO__DELEGATE(self, (self)->member, CO__K, true, 0, (void)0)
 
-#define CO__VALUES_MATCH(self, member)                                                     \
-    (sizeof (self)->out == sizeof (self)->member.out &&                                    \
-     sizeof (self)->in == sizeof (self)->member.in &&                                      \
-     (char *)&(self)->out - (char *)(self) ==                                              \
-         (char *)&(self)->member.out - (char *)&(self)->member &&                          \
-     (char *)&(self)->in - (char *)(self) ==                                               \
-         (char *)&(self)->member.in - (char *)&(self)->member)
-#define CO__LAYOUT_OK(self, member, values) CO__LAYOUT_OK_##values(self, member)
-#define CO__LAYOUT_OK_1(self, member)                                                   \
-    ((void)(0 && ((self)->out = (self)->member.out, (self)->member.in = (self)->in, 0)),    \
-     CO__VALUES_MATCH(self, member))
-#define CO__LAYOUT_OK_0(self, member) true
+#define CO__VALUES_MATCH(self, child)                                                      \
+    (sizeof (self)->out == sizeof (child).out && sizeof (self)->in == sizeof (child).in &&   \
+     (char *)&(self)->out - (char *)(self) == (char *)&(child).out - (char *)&(child) &&     \
+     (char *)&(self)->in - (char *)(self) == (char *)&(child).in - (char *)&(child))
+#define CO__LAYOUT_OK(self, child, values) CO__LAYOUT_OK_##values(self, child)
+#define CO__LAYOUT_OK_1(self, child)                                                       \
+    ((void)(0 && ((self)->out = (child).out, (child).in = (self)->in, 0)),                  \
+     CO__VALUES_MATCH(self, child))
+#define CO__LAYOUT_OK_0(self, child) true
 
-#define CO__DELEGATE(self, member, k, caught, values)                                      \
+/* A frame's size limit: every offset of a delegation tree is 16-bit. */
+#define CO__FRAME_FITS(self)                                                               \
+    (void)sizeof(struct {                                                                  \
+        char co_frame_larger_than_32767_bytes_the_limit_of_16_bit_offsets                   \
+            [sizeof *(self) <= INT16_MAX ? 1 : -1];                                        \
+    })
+
+#define CO__DELEGATE(self, child, k, caught, values, joined)                               \
     do {                                                                                   \
         CO__CHECK_K(k);                                                                    \
-        (void)sizeof(char[sizeof *(self) <= INT16_MAX ? 1 : -1]);                          \
-        if (co__delegate(co__self, &(self)->member.gen, values,                            \
-                         CO__LAYOUT_OK(self, member, values), CO__POINT_LC(k), __LINE__))  \
+        CO__FRAME_FITS(self);                                                              \
+        if (co__delegate(co__self, &(child).gen, values, CO__LAYOUT_OK(self, child, values), \
+                         CO__POINT_LC(k), __LINE__))                                       \
             return CO__DELEGATED;                                                          \
         goto CO__CAT(co__joined_, k);                                                      \
         CO__POINT_LABEL(k)                                                                 \
         CO__CAT(co__joined_, k) :                                                          \
+        joined;                                                                            \
         if (co__unwinds(co__self, (caught)))                                               \
             CO__UNWIND;                                                                    \
     } while (0)

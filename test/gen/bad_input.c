@@ -225,7 +225,7 @@ Test(bad_input, every_code_has_its_own_text)
     static const int codes[] = {CO_RETURNED,    CO_EXIT,       CO_EEXHAUSTED,
                                 CO_ERUNNING,    CO_ENOTSTARTED, CO_EIGNOREDCLOSE,
                                 CO_EDELEGATED,  CO_EBADFRAME,  CO_EBADARG,
-                                CO_ELAYOUT,     CO_ELOSTRESUME, CO_ESTOPITERATION};
+                                CO_ELAYOUT,     CO_ELOSTRESUME, CO_ESTOPITERATION, CO_ERECURSION};
     const size_t n = sizeof codes / sizeof codes[0];
     size_t i, j;
     for (i = 0; i < n; i++) {
