@@ -163,19 +163,35 @@ static inline co_gen *co__root(co_gen *g) { return g->top < 0 ? CO__AT(g, g->top
 /* The frame a resume of outermost frame `root` really runs. */
 static inline co_gen *co__leaf(co_gen *root) { return root->top > 0 ? CO__AT(root, root->top) : root; }
 
-/* Copies a yielded or sent value.  Sizes are constants at every call site:
- * optimised, __builtin_memcpy becomes a plain move (gcc -O2 leaves a byte
- * loop as a loop); unoptimised, a byte loop, so even -O0 needs no libc. */
+/*
+ * Copies a yielded or sent value, and never by a call to memcpy: gen.h
+ * must link with no libc at any optimisation level, and compilers turn both
+ * __builtin_memcpy and plain byte loops into memcpy calls when they see fit.
+ * The usual sizes are one typed move (types that may alias anything and sit
+ * at any address); other sizes are a byte loop through a volatile pointer,
+ * which no compiler may fuse into a call.  Sizes are constants at every call
+ * site, so optimised code keeps only the branch it needs.
+ */
+#if defined(__GNUC__)
+typedef uint16_t __attribute__((may_alias, aligned(1))) co__u16;
+typedef uint32_t __attribute__((may_alias, aligned(1))) co__u32;
+typedef uint64_t __attribute__((may_alias, aligned(1))) co__u64;
+#endif
 static inline void co__copy(void *dst, const void *src, size_t n)
 {
-#if defined(__GNUC__) && defined(__OPTIMIZE__)
-    __builtin_memcpy(dst, src, n);
-#else
-    unsigned char *d = (unsigned char *)dst;
+    volatile unsigned char *d = (volatile unsigned char *)dst;
     const unsigned char *s = (const unsigned char *)src;
+#if defined(__GNUC__)
+    switch (n) {
+    case 1: *(unsigned char *)dst = *s; return;
+    case 2: *(co__u16 *)dst = *(const co__u16 *)src; return;
+    case 4: *(co__u32 *)dst = *(const co__u32 *)src; return;
+    case 8: *(co__u64 *)dst = *(const co__u64 *)src; return;
+    default: break;
+    }
+#endif
     while (n--)
         *d++ = *s++;
-#endif
 }
 
 /* ------------------------------------------------------------ public API */
