@@ -5,7 +5,8 @@
  * ways: a corio generator driven by co_next; a hand-written `switch` state
  * machine, the floor for any stackless resume; a glibc ucontext producer,
  * the stackful alternative; and the corio counter seen through 1, 4 and 16
- * levels of yield-from, resumed from the outermost frame.  Each measurement
+ * levels of yield-from, resumed from the outermost frame, and through 1 and
+ * 16 levels of recursion whose frames come from an arena.  Each measurement
  * is repeated (7 runs of about 70 ms by default, interleaved in rounds) and
  * reported as the median with its min-max range, then as ratios of medians.
  * It prints, it asserts nothing about time: a wrong checksum is the only
@@ -239,6 +240,63 @@ static long long run_from1(long n) { RUN_LEVELS(level1, n); }
 static long long run_from4(long n) { RUN_LEVELS(level4, n); }
 static long long run_from16(long n) { RUN_LEVELS(level16, n); }
 
+/*
+ * The same chains written as recursion: one frame type that delegates to
+ * itself, its levels taken from an arena (CO_ARENA_NEW); the innermost
+ * level counts.  Resuming still jumps straight to the innermost level.
+ */
+typedef struct rlevel rlevel;
+struct rlevel {
+    co_gen gen;
+    int out;
+    int in;
+    int n, depth, i;
+    rlevel *kid;
+};
+
+static int rlevel_fn(co_gen *g)
+{
+    rlevel *self = (rlevel *)g;
+    CO_BEGIN(self);
+    if (self->depth > 0) {
+        CO_ARENA_NEW(self, kid, rlevel_fn);
+        self->kid->n = self->n;
+        self->kid->depth = self->depth - 1;
+        CO_YIELD_FROM_ARENA(self, kid);
+    } else {
+        for (self->i = 0; self->i < self->n; self->i++)
+            CO_YIELD(self, self->i);
+    }
+    CO_END(self);
+}
+
+static long long run_recursive(long n, int depth)
+{
+    static struct {
+        rlevel top;
+        co_ctx ctx;
+        co_arena arena;
+        unsigned char frames[32 * sizeof(rlevel)];
+    } r;
+    long long sum;
+    CO_INIT(&r.top, rlevel_fn);
+    r.top.n = (int)n;
+    r.top.depth = depth;
+    co_ctx_attach(&r.top.gen, &r.ctx);
+    co_arena_init(&r.arena, r.frames, sizeof r.frames);
+    r.ctx.arena = &r.arena;
+    r.ctx.error = NULL;
+    sum = drain_gen(&r.top.gen, &r.top.out);
+    if (co_result(&r.top.gen) != 0) {
+        fprintf(stderr, "recursive chain: %s\n", co_gen_strerror(co_result(&r.top.gen)));
+        exit(1);
+    }
+    return sum;
+}
+
+static long long run_rec1(long n) { return run_recursive(n, 1); }
+static long long run_rec16(long n) { return run_recursive(n, 16); }
+
 /* ------------------------------------------------------------- measurement */
 
 #define MAX_RUNS 99
@@ -259,6 +317,8 @@ static bench benches[] = {
     {"from1", "corio yield-from, 1 level", run_from1, false, 0, {0}, 0},
     {"from4", "corio yield-from, 4 levels", run_from4, false, 0, {0}, 0},
     {"from16", "corio yield-from, 16 levels", run_from16, false, 0, {0}, 0},
+    {"rec1", "corio recursion, 1 level", run_rec1, false, 0, {0}, 0},
+    {"rec16", "corio recursion, 16 levels", run_rec16, false, 0, {0}, 0},
     {"ucontext", "ucontext swapcontext", run_ucontext, false, 0, {0}, 0},
 };
 #define NBENCH (sizeof benches / sizeof benches[0])
@@ -403,6 +463,7 @@ int main(int argc, char **argv)
     print_ratio("corio / hand-written", "corio", "machine", "  (target <= 1.1)");
     print_ratio("16 levels / 1 level", "from16", "from1", "  (target <= 1.5)");
     print_ratio("4 levels / 1 level", "from4", "from1", "");
+    print_ratio("recursion 16 / 1 level", "rec16", "rec1", "  (target <= 1.5)");
     print_ratio("ucontext / corio", "ucontext", "corio", "");
     return 0;
 }

@@ -273,6 +273,26 @@ Test(samples, states)
     check_sample("SAMPLE_STATES", "states.out");
 }
 
+Test(samples, tree_walk)
+{
+    check_sample("SAMPLE_TREE_WALK", "tree_walk.out");
+}
+
+Test(samples, calc)
+{
+    check_sample("SAMPLE_CALC", "calc.out");
+}
+
+Test(samples, tree_walk_python_twin)
+{
+    check_python_twin("tree_walk.py", "tree_walk.out");
+}
+
+Test(samples, calc_python_twin)
+{
+    check_python_twin("calc.py", "calc.out");
+}
+
 Test(samples, robot_worker_python_twin)
 {
     check_python_twin("robot_worker.py", "robot_worker.out");
