@@ -80,5 +80,6 @@ int co__wait_fd_end(void);
 
 #include <corio/fs.h>
 #include <corio/net.h>
+#include <corio/stream.h>
 
 #endif /* CORIO_CORIO_H */

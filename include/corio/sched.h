@@ -53,6 +53,8 @@ extern "C" {
 #define CO_ENOTDONE (-1116)     /* a task's result read before it finished         */
 #define CO_EBUSY (-1117)        /* already in a gather or group, or awaited twice  */
 #define CO_EGROUPDONE (-1118)   /* the task group is finished or shutting down     */
+#define CO_ELIMIT (-1140)       /* a stream's buffer limit came first (LimitOverrunError) */
+#define CO_ESTREAMCLOSED (-1141) /* writing to a stream after write_eof or close     */
 
 /* The text for any code: the core's, the runtime's, or a negative errno. */
 const char *co_strerror(int code);

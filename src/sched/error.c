@@ -26,6 +26,8 @@ const char *co_strerror(int code)
     case CO_ENOTDONE: return "task is not done";
     case CO_EBUSY: return "already in use (another waiter, gather or group)";
     case CO_EGROUPDONE: return "task group is finished or shutting down";
+    case CO_ELIMIT: return "stream buffer limit reached (LimitOverrunError); the data is kept";
+    case CO_ESTREAMCLOSED: return "stream is closed for writing";
     default: break;
     }
     if (code <= -1000 && code > -1100)
