@@ -100,6 +100,7 @@ static void script(const char *const *pieces, const op *ops, const co_stream_opt
     st_run(loop, &r->gen, 0);
     close(a);
     cr_assert_str_eq(rt.log, want);
+    st_done(loop);
 }
 
 Test(reading, readline_over_pieces_and_the_last_line_without_newline)
@@ -181,6 +182,7 @@ Test(reading, a_reset_comes_after_the_bytes_before_it)
     r->ops = ops;
     st_run(loop, &r->gen, 0);
     cr_assert_str_eq(rt.log, "l 4 4 [one\n]\nl -104 2 [tw]\nl -104 2 [tw]\neof 0\n");
+    st_done(loop);
 }
 
 /* ------------------------------------------------------ over a pipe */
@@ -198,6 +200,7 @@ Test(reading, lines_over_a_pipe)
     r->ops = ops;
     st_run(loop, &r->gen, 0);
     cr_assert_str_eq(rt.log, "l 2 2 [a\n]\nl 3 3 [bb\n]\nl 0 0 []\neof 1\n");
+    st_done(loop);
 }
 
 /* ------------------------------------------- cancellation, misuse */
@@ -271,6 +274,7 @@ Test(reading, a_cancelled_read_loses_nothing)
     st_run(loop, &m->gen, 0);
     close(a);
     cr_assert_str_eq(rt.log, "victim: task cancelled\n5 [half\n]\n");
+    st_done(loop);
 }
 
 typedef struct second_reader {
@@ -376,6 +380,7 @@ Test(reading, await_arguments_are_evaluated_once)
     st_run(loop, &r->gen, 0);
     close(a);
     cr_assert_str_eq(rt.log, "x 6 [abcdef] evals 1\nu 5 [x-y--] evals 2\n");
+    st_done(loop);
 }
 
 Test(reading, bad_arguments)

@@ -12,6 +12,10 @@ void st_run(co_loop *loop, co_gen *main, int want)
 {
     int rc = co_run(loop, main);
     cr_assert_eq(rc, want, "main: %s (wanted %s)", co_strerror(rc), co_strerror(want));
+}
+
+void st_done(co_loop *loop)
+{
     rt_free_loop(loop);
     net.loop = NULL;
 }

@@ -9,9 +9,11 @@
 
 #include "net.h"
 
-/* co_run(main) on net_loop(); asserts its result is `want`, then frees the
- * loop and checks that every allocation came back. */
+/* co_run(main); asserts its result is `want`.  The frames stay readable
+ * until st_done. */
 void st_run(co_loop *loop, co_gen *main, int want);
+/* Frees the loop and checks that every allocation came back. */
+void st_done(co_loop *loop);
 /* Writes all of buf to fd (which may be non-blocking: waits with poll). */
 void st_write_all(int fd, const void *buf, size_t n);
 /* Reads fd until end of stream into buf (at most cap); returns the count. */

@@ -128,6 +128,7 @@ static void transfer(size_t total, bool drain, bool wait_closed, int pause_ms)
     }
     free(w->data);
     close(b);
+    st_done(loop);
 }
 
 Test(writing, drain_holds_a_writer_to_a_slow_reader)
@@ -200,6 +201,7 @@ static void half_close(int a, int b)
     st_run(loop, &p->gen, 0);
     cr_assert_str_eq(rt.log, "ponger: 5 [ping\n]\nponger: 0 eof 1\npinger: 5 [pong\n]\n"
                              "pinger: 0\n");
+    st_done(loop);
 }
 
 Test(writing, write_eof_half_closes_over_tcp)
@@ -273,6 +275,7 @@ Test(writing, a_megabyte_through_a_pipe)
     rt_spawn(&w->peer->gen);
     st_run(loop, &w->gen, 0);
     free(w->peer->want);
+    st_done(loop);
 }
 
 /* ------------------------------------------------ a broken writing side */
@@ -317,6 +320,7 @@ Test(writing, writes_to_a_reset_peer_fail_and_stay_failed)
     d->fd = b;
     st_run(loop, &d->gen, 0);
     cr_assert_str_eq(rt.log, "broken\n");
+    st_done(loop);
 }
 
 /* ------------------------------------------------------ out of memory */
