@@ -183,7 +183,7 @@ typedef struct co_server {
     size_t active;  /* connections whose handler runs */
     void *conns;    /* their tasks, a list            */
     co_event changed; /* a connection ended, or accepting did */
-    bool closing;
+    bool closing, dropping;
     CO_TASK_STORAGE(co__server_acceptor) acceptor;
 } co_server;
 
@@ -193,8 +193,9 @@ typedef struct co_server {
  * zeroed frame of `type` running `body`, whose member `stream` (a
  * `co_stream *`) is the connection's stream: both reader and writer.  When
  * the handler ends (returns, fails or is cancelled) the server closes the
- * stream (what is buffered is still sent).  The frame must stay under
- * 32 KiB.  opt may be NULL.  0 or a code (-EADDRINUSE..., CO_ENOMEM).
+ * stream (what is buffered is still sent): the handler may CO_WAIT_CLOSED
+ * it, but never co_stream_close it.  The frame must stay under 32 KiB.
+ * opt may be NULL.  0 or a code (-EADDRINUSE..., CO_ENOMEM).
  */
 int co_server_start(co_server *srv, co_loop *loop, const co_addr *addr, co_body body,
                     size_t frame_size, size_t stream_offset, const co_server_options *opt);

@@ -18,6 +18,7 @@
 typedef struct conn {
     co_gen gen;
     co_server *srv;
+    int fd;
     co_stream *stream;
     struct conn *prev, *next; /* the server's running connections */
     max_align_t user[];       /* the handler's frame               */
@@ -46,10 +47,25 @@ static void unlink_conn(co_server *srv, conn *c)
         CO__CAT(joined_, k) :;                                                             \
     } while (0)
 
+static void link_conn(co_server *srv, conn *c)
+{
+    c->next = srv->conns;
+    if (c->next)
+        c->next->prev = c;
+    srv->conns = c;
+}
+
+/* The stream is made here, in the connection's first step, not by the
+ * acceptor: a task that never runs (cancelled at the loop's shutdown
+ * before its first step) then owns no memory, only its fd. */
 static int conn_fn(co_gen *g)
 {
     conn *self = (conn *)g;
     CO_BEGIN(self);
+    link_conn(self->srv, self);
+    if (self->srv->dropping ||
+        co_stream_open(self->srv->loop, self->fd, &self->srv->opt.stream, &self->stream) < 0)
+        CO_RETURN_VOID(self); /* closing, or no memory: turn this client away */
     {
         co_gen *user = (co_gen *)(void *)self->user;
         co_init(user, self->srv->body);
@@ -62,7 +78,10 @@ static int conn_fn(co_gen *g)
         co_server *srv = self->srv;
         unlink_conn(srv, self);
         srv->active--;
-        co_stream_close(self->stream); /* what it wrote still goes out */
+        if (self->stream)
+            co_stream_close(self->stream); /* what it wrote still goes out */
+        else
+            co_fd_close(srv->loop, self->fd);
         co_event_set(&srv->changed);
     }
     CO_END(self);
@@ -70,29 +89,19 @@ static int conn_fn(co_gen *g)
 
 static void start_conn(co_server *srv, int fd)
 {
-    co_stream *st;
-    conn *c;
-    if (co_stream_open(srv->loop, fd, &srv->opt.stream, &st) < 0) {
+    conn *c = co_task_new(srv->loop, sizeof *c + srv->frame_size, conn_fn);
+    if (c == NULL) {
         co_fd_close(srv->loop, fd); /* no memory: turn this client away */
         return;
     }
-    c = co_task_new(srv->loop, sizeof *c + srv->frame_size, conn_fn);
-    if (c == NULL) {
-        co_stream_abort(st);
-        return;
-    }
     c->srv = srv;
-    c->stream = st;
+    c->fd = fd;
     if (co_spawn(&c->gen) < 0) {
         co_release(&c->gen);
-        co_stream_abort(st);
+        co_fd_close(srv->loop, fd);
         return;
     }
     co_release(&c->gen); /* the loop frees it when it ends */
-    c->next = srv->conns;
-    if (c->next)
-        ((conn *)c->next)->prev = c;
-    srv->conns = c;
     srv->active++;
     srv->served++;
 }
@@ -109,20 +118,19 @@ static int acceptor_fn(co_gen *g)
 {
     co__server_acceptor *self = (co__server_acceptor *)g;
     CO_BEGIN(self);
-    for (;;) {
-        while (self->srv->opt.max_connections > 0 &&
-               self->srv->active >= (size_t)self->srv->opt.max_connections) {
-            co_event_clear(&self->srv->changed);
+    while (!self->srv->closing) {
+        if (self->srv->opt.max_connections > 0 &&
+            self->srv->active >= (size_t)self->srv->opt.max_connections) {
+            co_event_clear(&self->srv->changed); /* a connection ending sets it */
             if (co__event_wait(&self->srv->changed) == 0)
                 CO__SUSPEND_TASK(self, false);
             co__stream_took_wakeup(self->srv->loop);
+            continue;
         }
         CO_ACCEPT(self, &self->io, self->srv->lfd, NULL);
         if (self->io.result >= 0)
             start_conn(self->srv, (int)self->io.result);
-        else if (self->srv->closing)
-            break;
-        else if (!retryable(self->io.result)) {
+        else if (!self->srv->closing && !retryable(self->io.result)) {
             self->srv->error = (int)self->io.result;
             break;
         }
@@ -185,13 +193,16 @@ void co_server_close(co_server *srv)
     if (srv->lfd >= 0)
         co_fd_close(srv->loop, srv->lfd);
     srv->lfd = -1;
-    co_cancel(&srv->acceptor.frame.gen);
+    /* and one waiting for a free slot wakes up; neither is cancelled, since
+     * a task cancelled before its first step would never run its cleanup */
+    co_event_set(&srv->changed);
 }
 
 void co_server_close_clients(co_server *srv)
 {
     if (srv == NULL)
         return;
+    srv->dropping = true; /* those not started yet see it in their first step */
     for (conn *c = srv->conns; c; c = c->next)
         co_cancel(&c->gen);
 }

@@ -270,3 +270,33 @@ Test(serve, bad_arguments_and_a_port_in_use)
     close(lfd);
     rt_free_loop(loop);
 }
+
+typedef struct quick_main {
+    co_gen gen;
+    co_server srv;
+    co_addr addr;
+} quick_main;
+
+/* Closed before the accept loop ever ran: the wait still ends. */
+static int quick_main_fn(co_gen *g)
+{
+    quick_main *self = (quick_main *)g;
+    CO_BEGIN(self);
+    co_addr_ip(&self->addr, "127.0.0.1", 0);
+    CO__CHECK(self, CO_SERVER_START(&self->srv, co_running_loop(), &self->addr, echo_conn,
+                                    echo_conn_fn, NULL));
+    co_server_close(&self->srv);
+    co_server_close_clients(&self->srv);
+    CO_SERVER_WAIT_CLOSED(self, srv);
+    rt_log("closed, %llu served", self->srv.served);
+    CO_END(self);
+}
+
+Test(serve, closed_at_once_after_start)
+{
+    co_loop *loop = net_loop();
+    quick_main *m = CO_NEW(loop, quick_main, quick_main_fn);
+    st_run(loop, &m->gen, 0);
+    cr_assert_str_eq(rt.log, "closed, 0 served\n");
+    st_done(loop);
+}
