@@ -81,5 +81,6 @@ int co__wait_fd_end(void);
 #include <corio/fs.h>
 #include <corio/net.h>
 #include <corio/stream.h>
+#include <corio/tls.h>
 
 #endif /* CORIO_CORIO_H */

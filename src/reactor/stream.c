@@ -20,6 +20,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifndef MSG_NOSIGNAL /* where it is missing, SO_NOSIGPIPE does its work */
+#define MSG_NOSIGNAL 0
+#endif
+
 #define DEFAULT_LIMIT (64u << 10)
 #define DEFAULT_HIGH (64u << 10)
 #define FIRST_BUFFER (16u << 10)
@@ -84,6 +88,10 @@ bool co_stream_at_eof(const co_stream *pub)
 
 void co__stream_close_fd(stream *s)
 {
+    if (s->tls) { /* close_notify first, as far as the fd takes it now */
+        co__tls_shutdown(s);
+        co__tls_free(s);
+    }
     if (s->fd >= 0)
         co_fd_close(s->loop, s->fd);
     s->fd = -1;
@@ -92,9 +100,43 @@ void co__stream_close_fd(stream *s)
 void co__stream_free(stream *s)
 {
     co_loop *loop = s->loop;
+    if (s->tls)
+        co__tls_free(s);
     co__free(loop, s->rbuf, s->rcap);
     co__free(loop, s->wbuf, s->wcap);
     co__free(loop, s, sizeof *s);
+}
+
+/* ------------------------------------------------------------ raw I/O */
+
+ssize_t co__stream_rd(stream *s, void *buf, size_t n, unsigned *want)
+{
+    if (s->tls)
+        return co__tls_rd(s, buf, n, want);
+    for (;;) {
+        ssize_t k = s->sock ? recv(s->fd, buf, n, 0) : read(s->fd, buf, n);
+        if (k >= 0)
+            return k;
+        if (errno == EINTR)
+            continue;
+        *want = CO_READABLE;
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+}
+
+ssize_t co__stream_wr(stream *s, const void *buf, size_t n, unsigned *want)
+{
+    if (s->tls)
+        return co__tls_wr(s, buf, n, want);
+    for (;;) {
+        ssize_t k = s->sock ? send(s->fd, buf, n, MSG_NOSIGNAL) : write(s->fd, buf, n);
+        if (k >= 0)
+            return k;
+        if (errno == EINTR)
+            continue;
+        *want = CO_WRITABLE;
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
 }
 
 /* ------------------------------------------------------ a read's outcome */
@@ -215,6 +257,25 @@ static int make_room(stream *s)
     return 0;
 }
 
+/* The read op waits for the fd to be ready for `want`: 0 (suspend), 1 it
+ * could not (the error is the outcome), <0 misuse to raise. */
+static int wait_fd(stream *s, unsigned want)
+{
+    int rc = co__fd_wait(s->loop, s->fd, want);
+    if (rc == CO_EBUSY || rc == CO_ENOTASK) {
+        finish(s, rc, s->rend - s->rstart, 0);
+        return rc;
+    }
+    if (rc < 0) {
+        s->rerr = rc;
+        return 1;
+    }
+    s->rstate = RS_WAITING;
+    s->streak = 0;
+    s->streak_bytes = 0;
+    return 0;
+}
+
 /* Reads what the fd has into the buffer: 1 something changed (bytes, end
  * of stream, an error), 0 the task now waits for the fd, <0 raise. */
 static int fill(stream *s)
@@ -224,10 +285,9 @@ static int fill(stream *s)
         finish(s, rc, s->rend - s->rstart, 0);
         return 1;
     }
-    for (;;) {
-        size_t room = s->rcap - s->rend;
-        ssize_t k = s->sock ? recv(s->fd, s->rbuf + s->rend, room, 0)
-                            : read(s->fd, s->rbuf + s->rend, room);
+    {
+        unsigned want = CO_READABLE;
+        ssize_t k = co__stream_rd(s, s->rbuf + s->rend, s->rcap - s->rend, &want);
         if (k > 0) {
             s->rend += (size_t)k;
             return 1;
@@ -236,30 +296,38 @@ static int fill(stream *s)
             s->eof = true;
             return 1;
         }
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            s->rerr = -errno;
+        if (k != -EAGAIN) {
+            s->rerr = (int)k;
             return 1;
         }
-        rc = co__fd_wait(s->loop, s->fd, CO_READABLE);
-        if (rc == CO_EBUSY || rc == CO_ENOTASK) {
-            finish(s, rc, s->rend - s->rstart, 0);
+        return wait_fd(s, want);
+    }
+}
+
+/* The TLS handshake, as a read op: it reads and writes until done. */
+static int handshake(stream *s)
+{
+    for (;;) {
+        unsigned want = CO_READABLE;
+        int rc = s->rerr ? s->rerr : s->fd < 0 ? -EBADF : co__tls_handshake_step(s, &want);
+        if (rc > 0)
+            return finish(s, 0, 0, 0);
+        if (rc < 0)
+            return finish(s, rc, 0, 0);
+        if ((rc = wait_fd(s, want)) != 1)
             return rc;
-        }
-        if (rc < 0) {
-            s->rerr = rc;
+        if (s->rop == ROP_NONE)
             return 1;
-        }
-        s->rstate = RS_WAITING;
-        s->streak = 0;
-        s->streak_bytes = 0;
-        return 0;
+        rc = s->rerr; /* the wait failed */
+        s->rerr = 0;
+        return finish(s, rc, 0, 0);
     }
 }
 
 static int step(stream *s)
 {
+    if (s->rop == ROP_HANDSHAKE)
+        return handshake(s);
     for (;;) {
         int rc;
         if (s->fd < 0 && !s->eof && !s->rerr)
@@ -305,6 +373,8 @@ static int begin(stream *s, uint8_t op, size_t n)
     }
     return step(s);
 }
+
+int co__stream_op(stream *s, uint8_t op) { return begin(s, op, 0); }
 
 int co__stream_readuntil(co_stream *pub, const void *sep, size_t seplen, int line)
 {

@@ -15,7 +15,7 @@
 #include "reactor.h"
 
 /* stream.rop: the read op in flight */
-enum { ROP_NONE, ROP_UNTIL, ROP_LINE, ROP_READ, ROP_EXACTLY, ROP_ALL };
+enum { ROP_NONE, ROP_UNTIL, ROP_LINE, ROP_READ, ROP_EXACTLY, ROP_ALL, ROP_HANDSHAKE };
 /* stream.rstate */
 enum { RS_RUN, RS_WAITING, RS_YIELDED };
 
@@ -24,6 +24,8 @@ typedef struct stream {
     co_loop *loop;
     int fd;
     bool sock;     /* recv/send (no SIGPIPE); else read/write */
+    void *tls;     /* the TLS session over fd (tls.c), or NULL */
+    unsigned want; /* the direction a read op waits for       */
     /* reading */
     char *rbuf;
     size_t rcap, rstart, rend; /* buffered bytes: rbuf[rstart, rend)   */
@@ -52,6 +54,25 @@ typedef struct stream {
 } stream;
 
 static inline stream *co__stream(co_stream *s) { return (stream *)(void *)s; }
+
+/* Starts read op `op` on s for the current task (stream.c): 1 done, 0
+ * suspend, <0 raise. */
+int co__stream_op(stream *s, uint8_t op);
+
+/* Moving bytes (stream.c): through TLS when the stream has it.  A count,
+ * 0 at end of stream, or a code: -EAGAIN with *want the fd direction to
+ * wait for (a TLS read may need the fd writable, a write readable). */
+ssize_t co__stream_rd(stream *s, void *buf, size_t n, unsigned *want);
+ssize_t co__stream_wr(stream *s, const void *buf, size_t n, unsigned *want);
+
+/* TLS (tls.c): the same for a session, one handshake step (1 done, 0
+ * wait for *want, <0 a code), and the end of a session: shut (sends
+ * close_notify) and free. */
+ssize_t co__tls_rd(stream *s, void *buf, size_t n, unsigned *want);
+ssize_t co__tls_wr(stream *s, const void *buf, size_t n, unsigned *want);
+int co__tls_handshake_step(stream *s, unsigned *want);
+int co__tls_shutdown(stream *s);
+void co__tls_free(stream *s);
 
 /* The write side's pieces (stream_write.c). */
 void co__stream_write_fini(stream *s);

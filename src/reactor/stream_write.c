@@ -19,10 +19,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#ifndef MSG_NOSIGNAL
-#define MSG_NOSIGNAL 0
-#endif
-
 static size_t buffered(const stream *s) { return s->wend - s->wstart; }
 
 size_t co_stream_buffered(const co_stream *pub)
@@ -30,22 +26,17 @@ size_t co_stream_buffered(const co_stream *pub)
     return buffered((const stream *)(const void *)pub);
 }
 
-/* Writes from p until the fd would block: 0 (*done bytes went) or -errno. */
-static int put(stream *s, const char *p, size_t n, size_t *done)
+/* Writes from p until the fd would block: 0 (*done bytes went, *want the
+ * direction to wait for) or a code. */
+static int put(stream *s, const char *p, size_t n, size_t *done, unsigned *want)
 {
     *done = 0;
     while (*done < n) {
-        ssize_t k = s->sock ? send(s->fd, p + *done, n - *done, MSG_NOSIGNAL)
-                            : write(s->fd, p + *done, n - *done);
-        if (k >= 0) {
+        ssize_t k = co__stream_wr(s, p + *done, n - *done, want);
+        if (k >= 0)
             *done += (size_t)k;
-            continue;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return 0;
-        return -errno;
+        else
+            return k == -EAGAIN ? 0 : (int)k;
     }
     return 0;
 }
@@ -87,7 +78,9 @@ static int shut_write(stream *s)
     s->wshut = true;
     if (s->fd < 0)
         return 0;
-    if (!s->sock) /* a pipe's writing end has no half-close: close it */
+    if (s->tls) /* TLS has no half-close but close_notify: the peer reads EOF */
+        rc = co__tls_shutdown(s);
+    else if (!s->sock) /* a pipe's writing end has no half-close: close it */
         co__stream_close_fd(s);
     else if (shutdown(s->fd, SHUT_WR) < 0 && errno != ENOTCONN)
         rc = -errno;
@@ -99,16 +92,18 @@ static int shut_write(stream *s)
 typedef struct flusher {
     co_gen gen;
     stream *s;
+    unsigned want;
 } flusher;
 
-/* Sends what is buffered: 1 all gone, 0 the fd is full, <0 an error. */
-static int flush_some(stream *s)
+/* Sends what is buffered: 1 all gone, 0 the fd is full (wait for *want),
+ * <0 an error. */
+static int flush_some(stream *s, unsigned *want)
 {
     size_t done;
     int rc;
     if (s->fd < 0)
         return -EBADF;
-    rc = put(s, s->wbuf + s->wstart, buffered(s), &done);
+    rc = put(s, s->wbuf + s->wstart, buffered(s), &done, want);
     s->wstart += done;
     if (s->wstart == s->wend)
         s->wstart = s->wend = 0;
@@ -138,14 +133,18 @@ static int flusher_fn(co_gen *g)
     flusher *self = (flusher *)g;
     CO_BEGIN(self);
     for (;;) {
-        int rc = flush_some(self->s);
+        int rc = flush_some(self->s, &self->want);
         if (rc < 0)
             self->s->werr = rc;
         if (rc != 0 || buffered(self->s) <= self->s->low)
             co_event_set(&self->s->flushed);
         if (rc != 0)
             break;
-        rc = co__fd_wait(self->s->loop, self->s->fd, CO_WRITABLE);
+        rc = co__fd_wait(self->s->loop, self->s->fd, self->want);
+        if (rc == CO_EBUSY) { /* TLS wants to read, and the reader waits for that */
+            CO_SLEEP(self, 1);
+            continue;
+        }
         if (rc < 0) {
             self->s->werr = rc;
             break;
@@ -186,6 +185,7 @@ int co_stream_write(co_stream *pub, const void *data, size_t n)
 {
     stream *s = co__stream(pub);
     size_t done = 0;
+    unsigned want;
     int rc;
     if (s == NULL || (data == NULL && n))
         return CO_EBADARG;
@@ -198,7 +198,7 @@ int co_stream_write(co_stream *pub, const void *data, size_t n)
     if (s->fd < 0)
         return s->werr = -EBADF;
     if (buffered(s) == 0 && s->flusher == NULL) { /* nothing queued: straight out */
-        if ((rc = put(s, data, n, &done)) < 0)
+        if ((rc = put(s, data, n, &done, &want)) < 0)
             return s->werr = rc;
         if (done == n)
             return 0;
