@@ -12,8 +12,8 @@
  *
  * After the handshake the stream reads and writes as before, through the
  * session; CO_WAIT_CLOSED and co_stream_close send a close_notify first,
- * co_stream_write_eof sends one at once (the peer reads end of stream and
- * may still answer), and a close_notify from the peer is read as end of
+ * co_stream_write_eof sends one at once (the peer reads end of stream),
+ * and a close_notify from the peer is read as end of
  * stream.  The handshake, reads and writes never block the loop: the
  * session runs on the non-blocking fd, driven by its readiness.
  *
