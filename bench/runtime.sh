@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/runtime.sh -- the runtime benchmarks: corio's tasks, timers and loop
-# against libuv, libev, one-thread-per-job pthreads, and Python's asyncio
-# and uvloop, all measured in the same run.
+# against libuv, libev, one-thread-per-job pthreads, Python's asyncio and
+# uvloop, and (for spawn) Rust's tokio, all measured in the same run.
 #
 # Every measurement is a fresh process (so peak RSS is its own), repeated
 # BENCH_RUNS times in rounds -- one process of each library per round, so a
@@ -27,6 +27,13 @@
 #   BENCH_REPORT=1     measure nothing: print the tables from the raw results
 #                      a previous run left in $BENCH_BUILD/runtime-results/
 #   BENCH_SMALL=1      every N divided by 100: a quick check of the script
+#   BENCH_TOKIO=0      leave tokio out (no install, no cargo build)
+#
+# tokio is built offline by Debian's /usr/bin/cargo and /usr/bin/rustc from
+# the crates of librust-tokio-dev (bench/runtime/tokio/.cargo/config.toml),
+# in a copy of bench/runtime/tokio/ under $BENCH_BUILD/tokio/: Cargo.lock and
+# the target directory stay there, out of the source tree.  Where cargo or
+# the crate is missing (or the build fails), tokio is skipped with a message.
 set -euo pipefail
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -41,6 +48,10 @@ scale=1
 python=/usr/bin/python3
 results=$build/runtime-results
 bin=$build/bench/runtime
+tokio=${BENCH_TOKIO:-1}
+tokio_dir=$build/tokio
+tokio_bin=$tokio_dir/target/release/tokio_bench
+tokio_skip="" # why tokio is not measured, once build_tokio has tried
 
 sections=(spawn timers sleep0 threads instructions)
 
@@ -48,6 +59,41 @@ sections=(spawn timers sleep0 threads instructions)
 
 install_deps() {
     "$src/scripts/deps" libuv1-dev libev-dev python3-uvloop gnuplot-nox util-linux
+    # Rust is a baseline only: without it the rest still runs.
+    if [ "$tokio" != 0 ] && ! "$src/scripts/deps" cargo librust-tokio-dev; then
+        echo "runtime.sh: could not install cargo and librust-tokio-dev" >&2
+    fi
+}
+
+# Builds bench/runtime/tokio offline with Debian's cargo and rustc, in a
+# copy under the build directory; sets tokio_skip to the reason it cannot.
+build_tokio() {
+    local crate=$src/bench/runtime/tokio log
+    if [ "$tokio" = 0 ]; then
+        tokio_skip="BENCH_TOKIO=0"
+    elif [ ! -x /usr/bin/cargo ] || [ ! -x /usr/bin/rustc ]; then
+        tokio_skip="no /usr/bin/cargo or /usr/bin/rustc (Debian's cargo package)"
+    elif ! compgen -G "/usr/share/cargo/registry/tokio-1.*" >/dev/null; then
+        tokio_skip="no tokio crate in /usr/share/cargo/registry (Debian's librust-tokio-dev)"
+    else
+        mkdir -p "$tokio_dir/crate"
+        # -p keeps the sources' times, so an unchanged crate is not rebuilt
+        cp -Rp "$crate/Cargo.toml" "$crate/src" "$crate/.cargo" "$tokio_dir/crate/"
+        if ! log=$(cd "$tokio_dir/crate" && RUSTC=/usr/bin/rustc CARGO_HOME="$tokio_dir/home" \
+            CARGO_TARGET_DIR="$tokio_dir/target" /usr/bin/cargo build --release --quiet 2>&1); then
+            printf '%s\n' "$log" >"$tokio_dir/build.log"
+            tokio_skip="cargo build failed (log: $tokio_dir/build.log)"
+        fi
+    fi
+    [ -z "$tokio_skip" ] || echo "runtime.sh: tokio skipped: $tokio_skip" >&2
+}
+
+# "tokio X.Y.Z, rustc A.B.C": what the tokio baseline was built with.
+tokio_version() {
+    local v
+    v=$(awk '/^name = "tokio"$/ { getline; gsub(/"/, "", $3); print $3; exit }' \
+        "$tokio_dir/crate/Cargo.lock" 2>/dev/null)
+    echo "tokio ${v:-?}, $(/usr/bin/rustc --version 2>/dev/null | cut -d' ' -f1-2)"
 }
 
 # Configures (once) a release build like bench/run's, and builds it.
@@ -171,10 +217,13 @@ heading() {
 
 have() { [ -x "$bin/$1" ]; }
 
+# Whether the tokio baseline is built (and not left out).
+have_tokio() { [ -z "$tokio_skip" ] && [ -x "$tokio_bin" ]; }
+
 # ------------------------------------------------------------------ spawn
 
 # N tasks that sleep 10 ms and return a value, gathered: corio, libuv,
-# libev, asyncio, uvloop at 10k, 100k and 1M.
+# libev, tokio, asyncio, uvloop at 10k, 100k and 1M.
 bench_spawn() {
     local file=$results/spawn.txt n lib cmds
     local -a sizes=("$(n_of 10000)" "$(n_of 100000)" "$(n_of 1000000)")
@@ -183,6 +232,7 @@ bench_spawn() {
         cmds=("$bin/corio_bench spawn $n")
         have uv_bench && cmds+=("$bin/uv_bench spawn $n")
         have ev_bench && cmds+=("$bin/ev_bench spawn $n")
+        have_tokio && cmds+=("$tokio_bin spawn $n")
         run_rounds "$file" "${cmds[@]}"
         # Python at 1M: one untimed try first; past the cap, stop at 100k
         if [ "$report_only" = 0 ] && [ "$n" -ge "$(n_of 1000000)" ] && ! timeout "$py_cap" "${pin[@]}" "$python" \
@@ -198,11 +248,17 @@ bench_spawn() {
     echo "Each job sleeps 10 ms then returns its number; the gather sums them. Time is from"
     echo "the first task's creation to the last one's end (wall, then CPU of the process);"
     echo "memory is the growth of peak RSS over that span. Median [min - max] of $runs runs."
+    if [ -n "$tokio_skip" ] || [ "$(stats "$file" cpu_ns lib=tokio)" = "- - -" ]; then
+        echo "tokio: not measured (${tokio_skip:-no tokio results})."
+    else
+        echo "tokio: tokio::spawn on a current-thread runtime (enable_all), the JoinHandles"
+        echo "awaited in order; $(tokio_version), Debian's crates, cargo --release."
+    fi
     echo
     echo "| N | library | wall ms | CPU ms | wall ns/task | CPU ns/task | bytes/task |"
     echo "|---|---|---|---|---|---|---|"
     for n in "${sizes[@]}"; do
-        for lib in corio libuv libev asyncio uvloop; do
+        for lib in corio libuv libev tokio asyncio uvloop; do
             local w c r
             w=$(stats "$file" wall_ns lib=$lib n="$n")
             [ "$w" = "- - -" ] && continue
@@ -218,10 +274,10 @@ bench_spawn() {
     echo ">= 60x faster than asyncio), judged on CPU time: wall time also holds the 10 ms"
     echo "sleep (most of it at 10k) and whatever else the machine was doing:"
     echo
-    echo "| N | corio/libuv wall | corio/libuv CPU | corio/libev wall | corio/libev CPU | asyncio/corio wall | asyncio/corio CPU | uvloop/corio wall | corio bytes/task | targets (libuv, bytes, asyncio) |"
-    echo "|---|---|---|---|---|---|---|---|---|---|"
+    echo "| N | corio/libuv wall | corio/libuv CPU | corio/libev wall | corio/libev CPU | tokio/corio CPU | tokio/corio bytes | asyncio/corio wall | asyncio/corio CPU | uvloop/corio wall | corio bytes/task | targets (libuv, bytes, asyncio) |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
     for n in "${sizes[@]}"; do
-        local cw cc uw uc ew ec aw ac vw bytes r1 r2 r3 r4 r5 r6 r7
+        local cw cc uw uc ew ec tc aw ac vw bytes tbytes r1 r2 r3 r4 r5 r6 r7 r8 r9
         cw=$(med "$(stats "$file" wall_ns lib=corio n="$n")")
         cc=$(med "$(stats "$file" cpu_ns lib=corio n="$n")")
         uw=$(med "$(stats "$file" wall_ns lib=libuv n="$n")")
@@ -231,12 +287,14 @@ bench_spawn() {
         aw=$(med "$(stats "$file" wall_ns lib=asyncio n="$n")")
         ac=$(med "$(stats "$file" cpu_ns lib=asyncio n="$n")")
         vw=$(med "$(stats "$file" wall_ns lib=uvloop n="$n")")
+        tc=$(med "$(stats "$file" cpu_ns lib=tokio n="$n")")
         bytes=$(med "$(stats "$file" rss_kb lib=corio n="$n")" "$(per_kib "$n")")
+        tbytes=$(med "$(stats "$file" rss_kb lib=tokio n="$n")" "$(per_kib "$n")")
         r1=$(ratio "$cw" "$uw"); r2=$(ratio "$cc" "$uc"); r3=$(ratio "$cw" "$ew")
         r4=$(ratio "$cc" "$ec"); r5=$(ratio "$aw" "$cw"); r6=$(ratio "$ac" "$cc")
-        r7=$(ratio "$vw" "$cw")
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %.0f | %s, %s, %s |\n' "$n" \
-            "$r1" "$r2" "$r3" "$r4" "$r5" "$r6" "$r7" "$bytes" \
+        r7=$(ratio "$vw" "$cw"); r8=$(ratio "$tc" "$cc"); r9=$(ratio "$tbytes" "$bytes")
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.0f | %s, %s, %s |\n' "$n" \
+            "$r1" "$r2" "$r3" "$r4" "$r8" "$r9" "$r5" "$r6" "$r7" "$bytes" \
             "$(verdict "$r2" '<=' 0.5)" "$(bytes_verdict "$bytes")" "$(verdict "$r6" '>=' 60)"
     done
 }
@@ -485,6 +543,9 @@ bench_instructions() {
             have "$exe" || continue
             echo "result bench=$bench lib=$lib n=$n ir=$(per_item "$n" "$bin/$exe $cmd")" >>"$file"
         done
+        if have_tokio; then
+            echo "result bench=spawn lib=tokio n=$n ir=$(per_item "$n" "$tokio_bin spawn @N@")" >>"$file"
+        fi
     fi
 
     heading "5. Instructions (callgrind)"
@@ -495,7 +556,8 @@ bench_instructions() {
     echo
     echo "| library | per spawned task | per loop iteration |"
     echo "|---|---|---|"
-    for lib in corio libuv libev; do
+    for lib in corio libuv libev tokio; do
+        [ "$lib" != tokio ] || [ "$(stats "$file" ir lib=tokio)" != "- - -" ] || continue
         printf '| %s | %s | %s |\n' "$lib" "$(med "$(stats "$file" ir lib=$lib bench=spawn)")" \
             "$(med "$(stats "$file" ir lib=$lib bench=sleep0)")"
     done
@@ -515,6 +577,7 @@ main() {
     if [ "$report_only" = 0 ]; then
         install_deps
         build_benchmarks
+        build_tokio
     fi
     mkdir -p "$results"
     echo "# corio runtime benchmarks"

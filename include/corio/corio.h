@@ -2,7 +2,8 @@
  * corio/corio.h -- the POSIX reactor: asyncio's event loop for C.
  *
  * Include this one header for everything: the generator core (gen.h), tasks,
- * time and synchronisation (sched.h), sockets (net.h), files (fs.h), and the
+ * time and synchronisation (sched.h), sockets (net.h), files (fs.h), host
+ * names (dns.h), datagrams (udp.h), subprocesses (process.h), and the
  * pieces declared here: waiting for fds, waking a loop from another thread
  * or a signal handler, and signals as awaitable events.  A loop lives in one
  * thread; scale across cores with one loop per thread.
@@ -22,7 +23,7 @@ extern "C" {
 #endif
 
 /* The backend a loop uses: "epoll", "kqueue" or "poll". */
-const char *co_loop_backend(const co_loop *loop);
+CO_API const char *co_loop_backend(const co_loop *loop);
 
 /* ------------------------------------------------------------ readiness */
 
@@ -35,9 +36,9 @@ enum { CO_READABLE = 1, CO_WRITABLE = 2 };
 
 /* Stops watching fd and closes it; tasks waiting on it get -EBADF.  Always
  * close watched fds this way, so no stale event reaches a reused number. */
-int co_fd_close(co_loop *loop, int fd);
+CO_API int co_fd_close(co_loop *loop, int fd);
 /* The same without the close (the fd is handed to other code). */
-void co_fd_forget(co_loop *loop, int fd);
+CO_API void co_fd_forget(co_loop *loop, int fd);
 
 /* ----------------------------------------------------- other threads */
 
@@ -51,21 +52,21 @@ typedef struct co_call {
 /* loop.call_soon_threadsafe(fn, arg): runs fn(arg) on the loop's thread at
  * its next turn.  Safe from any thread and from signal handlers; `call`
  * must stay valid until fn runs.  Wake-ups coalesce into one write. */
-int co_call_soon_threadsafe(co_loop *loop, co_call *call, void (*fn)(void *), void *arg);
+CO_API int co_call_soon_threadsafe(co_loop *loop, co_call *call, void (*fn)(void *), void *arg);
 /* Wakes the loop if it waits (async-signal-safe). */
-void co_loop_wake(co_loop *loop);
+CO_API void co_loop_wake(co_loop *loop);
 
 /* -------------------------------------------------------------- signals */
 
 /* Sets `ev` each time signal `signo` (1..31) arrives, until unwatched.
  * One loop watches a given signal at a time (CO_EBUSY otherwise). */
-int co_signal_watch(co_loop *loop, int signo, co_event *ev);
-int co_signal_unwatch(co_loop *loop, int signo);
+CO_API int co_signal_watch(co_loop *loop, int signo, co_event *ev);
+CO_API int co_signal_unwatch(co_loop *loop, int signo);
 
 /* ------------------------------------------------------------ internals */
 
-int co__wait_fd(int fd, unsigned dir);
-int co__wait_fd_end(void);
+CO_API int co__wait_fd(int fd, unsigned dir);
+CO_API int co__wait_fd_end(void);
 
 #define CO__WAIT_FD(self, fd, dir)                                                         \
     do {                                                                                   \
@@ -80,6 +81,9 @@ int co__wait_fd_end(void);
 
 #include <corio/fs.h>
 #include <corio/net.h>
+#include <corio/dns.h>
+#include <corio/udp.h>
+#include <corio/process.h>
 #include <corio/stream.h>
 #include <corio/tls.h>
 

@@ -179,21 +179,21 @@ enum co_file_mode {
  * when corio was built with liburing, the kernel allows it, and CORIO_FS is
  * not "threads".  (Stat and CO_TO_THREAD jobs use the pool in both cases.)
  */
-const char *co_fs_backend(co_loop *loop);
+CO_API const char *co_fs_backend(co_loop *loop);
 
 /* ---------------------------------------------------------- internals */
 
 /* Hand a job over for the current task: 0, it now waits (suspend); 1, the
  * job is already over (job->result says how). */
-int co__file_read(co_file_job *job, const char *path, void *buf, size_t cap);
-int co__file_read_at(co_file_job *job, const char *path, int64_t offset, void *buf, size_t len);
-int co__file_write(co_file_job *job, const char *path, const void *buf, size_t len, int mode);
-int co__file_stat(co_file_job *job, const char *path);
-int co__file_open(co_file_job *job, const char *path, int flags, unsigned perm);
-int co__file_pread(co_file_job *job, int fd, void *buf, size_t len, int64_t offset);
-int co__file_pwrite(co_file_job *job, int fd, const void *buf, size_t len, int64_t offset);
-int co__file_close(co_file_job *job, int fd);
-int co__file_call(co_file_job *job, int64_t (*fn)(void *arg), void *arg);
+CO_API int co__file_read(co_file_job *job, const char *path, void *buf, size_t cap);
+CO_API int co__file_read_at(co_file_job *job, const char *path, int64_t offset, void *buf, size_t len);
+CO_API int co__file_write(co_file_job *job, const char *path, const void *buf, size_t len, int mode);
+CO_API int co__file_stat(co_file_job *job, const char *path);
+CO_API int co__file_open(co_file_job *job, const char *path, int flags, unsigned perm);
+CO_API int co__file_pread(co_file_job *job, int fd, void *buf, size_t len, int64_t offset);
+CO_API int co__file_pwrite(co_file_job *job, int fd, const void *buf, size_t len, int64_t offset);
+CO_API int co__file_close(co_file_job *job, int fd);
+CO_API int co__file_call(co_file_job *job, int64_t (*fn)(void *arg), void *arg);
 
 /* Suspends while the job runs; a cancellation is thrown here once it ended. */
 #define CO__FILE_AWAIT(self, start)                                                        \

@@ -37,9 +37,10 @@
  * before its number can be reused (corio.h).  Writes never raise SIGPIPE: a
  * closed peer is reported as -EPIPE or -ECONNRESET.
  *
- * Host names are never looked up: getaddrinfo() blocks, and a loop must not.
- * co_addr_ip takes numeric addresses and "localhost"; resolve other names
- * before the loop starts, or in a thread of your own.
+ * Host names are never looked up here: getaddrinfo() blocks, and a loop must
+ * not.  co_addr_ip takes numeric addresses and "localhost"; for other names
+ * see dns.h (CO_GETADDRINFO, CO_OPEN_CONNECTION), which look them up on the
+ * worker pool.
  */
 #ifndef CORIO_NET_H
 #define CORIO_NET_H
@@ -75,18 +76,18 @@ typedef struct co_addr {
  * or a port outside 0..65535.
  * Python: socket.getaddrinfo(host, port, flags=AI_NUMERICHOST)[0][4]
  */
-int co_addr_ip(co_addr *addr, const char *host, int port);
+CO_API int co_addr_ip(co_addr *addr, const char *host, int port);
 
 /* A Unix socket path.  0, -ENAMETOOLONG, or -EINVAL for "".
  * Python: the path itself. */
-int co_addr_unix(co_addr *addr, const char *path);
+CO_API int co_addr_unix(co_addr *addr, const char *path);
 
 /* The address fd is bound to (port 0 becomes the port picked).  0 or -errno.
  * Python: sock.getsockname() */
-int co_sockname(int fd, co_addr *addr);
+CO_API int co_sockname(int fd, co_addr *addr);
 
 /* The port of an IPv4 or IPv6 address, or -EAFNOSUPPORT. */
-int co_addr_port(const co_addr *addr);
+CO_API int co_addr_port(const co_addr *addr);
 
 /* ----------------------------------------------------- plain calls */
 
@@ -103,11 +104,11 @@ int co_addr_port(const co_addr *addr);
  * Python: socket.create_server(addr, backlog=backlog, reuse_port=...)
  *         (socket.socket(AF_UNIX) + bind + listen for a Unix path)
  */
-int co_listen(const co_addr *addr, int backlog, unsigned flags);
+CO_API int co_listen(const co_addr *addr, int backlog, unsigned flags);
 
 /* No more writes; the peer reads end of stream.  0 or -errno.
  * Python: sock.shutdown(socket.SHUT_WR), writer.write_eof() */
-int co_shutdown_write(int fd);
+CO_API int co_shutdown_write(int fd);
 
 /* ------------------------------------------------------------ awaits */
 
@@ -179,16 +180,16 @@ typedef struct co_io {
 /* ------------------------------------------------------------ internals */
 
 /* Record the operation: <0 an error to raise, else 0. */
-int co__accept_start(co_io *io, int listen_fd, co_addr *peer);
-int co__connect_start(co_io *io, const co_addr *addr, int64_t timeout_ms);
-int co__recv_start(co_io *io, int fd, void *buf, size_t n, int exactly);
-int co__send_start(co_io *io, int fd, const void *buf, size_t n);
+CO_API int co__accept_start(co_io *io, int listen_fd, co_addr *peer);
+CO_API int co__connect_start(co_io *io, const co_addr *addr, int64_t timeout_ms);
+CO_API int co__recv_start(co_io *io, int fd, void *buf, size_t n, int exactly);
+CO_API int co__send_start(co_io *io, int fd, const void *buf, size_t n);
 /* Go on with it: 1 finished (result is set), 0 the task now waits
  * (suspend), <0 an error to raise. */
-int co__io_step(co_io *io);
+CO_API int co__io_step(co_io *io);
 /* Back from the wait, with the error thrown there (0: none): 1 finished,
  * 0 step again, <0 raise it. */
-int co__io_resumed(co_io *io, int thrown);
+CO_API int co__io_resumed(co_io *io, int thrown);
 
 #define CO__IO(self, io, start)                                                            \
     do {                                                                                   \

@@ -30,6 +30,18 @@
 
 #include <corio/gen.h>
 
+/*
+ * CO_API marks what libcorio exports: the documented calls, and the co__*
+ * functions the public macros expand to (grouped under "internals" in each
+ * header).  The library is built with hidden visibility, so nothing else
+ * leaves it; scripts/exports checks the two lists agree.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define CO_API __attribute__((visibility("default")))
+#else
+#define CO_API
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -53,6 +65,13 @@ extern "C" {
 #define CO_ENOTDONE (-1116)     /* a task's result read before it finished         */
 #define CO_EBUSY (-1117)        /* already in a gather or group, or awaited twice  */
 #define CO_EGROUPDONE (-1118)   /* the task group is finished or shutting down     */
+#define CO_EINVALSTATE (-1119)  /* a future set twice (InvalidStateError)          */
+/* Name resolution (dns.h): getaddrinfo's EAI_* codes. */
+#define CO_EAI_NONAME (-1151)   /* no such host name (EAI_NONAME)                  */
+#define CO_EAI_NODATA (-1152)   /* the name has no address of that family          */
+#define CO_EAI_AGAIN (-1153)    /* temporary failure in name resolution            */
+#define CO_EAI_FAIL (-1154)     /* non-recoverable failure in name resolution      */
+#define CO_EAI_FAMILY (-1155)   /* address family not supported by the resolver    */
 #define CO_ELIMIT (-1140)       /* a stream's buffer limit came first (LimitOverrunError) */
 #define CO_ESTREAMCLOSED (-1141) /* writing to a stream after write_eof or close     */
 #define CO_ETLS (-1142)         /* a TLS failure (co_tls_reason has OpenSSL's text)  */
@@ -62,7 +81,7 @@ extern "C" {
 #define CO_ENOTLS (-1146)       /* TLS: built without OpenSSL (libssl-dev)           */
 
 /* The text for any code: the core's, the runtime's, or a negative errno. */
-const char *co_strerror(int code);
+CO_API const char *co_strerror(int code);
 
 /* ------------------------------------------------------------------ loop */
 
@@ -85,20 +104,20 @@ typedef struct co_loop_options {
 } co_loop_options;
 
 /* Creates a loop (opt may be NULL). 0 or an error. */
-int co_loop_new(co_loop **loop, const co_loop_options *opt);
+CO_API int co_loop_new(co_loop **loop, const co_loop_options *opt);
 /* Frees a loop that is not running, with every task it still owns. */
-void co_loop_free(co_loop *loop);
+CO_API void co_loop_free(co_loop *loop);
 /*
  * asyncio.run(main): runs the loop until the task of `main` (a frame from
  * CO_NEW or co_task_init on this loop) finishes, then cancels every task
  * still alive, runs their cleanup, and returns main's result: 0, or the
  * error it finished with.
  */
-int co_run(co_loop *loop, co_gen *main);
+CO_API int co_run(co_loop *loop, co_gen *main);
 /* The loop running in this thread (asyncio.get_running_loop()), or NULL. */
-co_loop *co_running_loop(void);
+CO_API co_loop *co_running_loop(void);
 /* The loop's clock in ns, read once per turn of the loop. */
-int64_t co_now(const co_loop *loop);
+CO_API int64_t co_now(const co_loop *loop);
 
 /* ----------------------------------------------------------------- tasks */
 
@@ -130,7 +149,7 @@ typedef struct co_task {
  * loop's allocator: the frame is returned (fill in its arguments), nothing
  * runs until co_spawn.  NULL when out of memory or the loop is closed.
  */
-void *co_task_new(co_loop *loop, size_t size, co_body body);
+CO_API void *co_task_new(co_loop *loop, size_t size, co_body body);
 #define CO_NEW(loop, type, body) ((type *)co_task_new((loop), sizeof(type), (body)))
 
 /* Caller-provided storage for a task: no allocation. */
@@ -140,24 +159,24 @@ void *co_task_new(co_loop *loop, size_t size, co_body body);
         type frame;           \
     }
 /* Makes storage.task/frame (a CO_TASK_STORAGE, frame CO_INIT-ed) a task. */
-int co_task_init(co_loop *loop, co_task *task, co_gen *frame);
+CO_API int co_task_init(co_loop *loop, co_task *task, co_gen *frame);
 
 /* asyncio.create_task: schedules the task owning `frame`. 0 or an error. */
-int co_spawn(co_gen *frame);
+CO_API int co_spawn(co_gen *frame);
 /* task.cancel(): 1 when a cancellation was requested, 0 when already done. */
-int co_cancel(co_gen *task);
+CO_API int co_cancel(co_gen *task);
 /* task.uncancel(): one request fewer; returns how many remain. */
-int co_uncancel(co_gen *task);
+CO_API int co_uncancel(co_gen *task);
 /* task.cancelling(): pending cancellation requests. */
-int co_cancelling(const co_gen *task);
+CO_API int co_cancelling(const co_gen *task);
 /* task.done() */
-bool co_done(const co_gen *task);
+CO_API bool co_done(const co_gen *task);
 /* 0 if it returned, its error (CO_ECANCELLED...), or CO_ENOTDONE. */
-int co_task_result(const co_gen *task);
+CO_API int co_task_result(const co_gen *task);
 /* Drops the caller's hold on a CO_NEW task: it is freed once done. */
-void co_release(co_gen *task);
+CO_API void co_release(co_gen *task);
 /* The task whose body is running now (asyncio.current_task()), or NULL. */
-co_gen *co_current_task(void);
+CO_API co_gen *co_current_task(void);
 
 /* ------------------------------------------------------------------ time */
 
@@ -179,7 +198,7 @@ enum co_gather_mode {
     CO_GATHER_ALL          /* return_exceptions=True: wait for all, raise nothing      */
 };
 typedef struct co_gather {
-    uint8_t kind; /* private, as are the other fields */
+    const void *ops; /* private, as are the other fields */
     co_gen *const *tasks;
     size_t n, pending;
     int error; /* the first error, in time */
@@ -204,12 +223,18 @@ typedef struct co_deadline {
         CO__CHECK(self, co__deadline_end((deadline), CO_THROWN(self)));                    \
     } while (0)
 /* The same, but the outcome is caught: CO_THROWN(self) is then 0, CO_ETIMEOUT
- * or the child's own error (try: ... except TimeoutError: around it). */
+ * or the child's own error (try: ... except TimeoutError: around it).
+ * A timeout <= 0 times out at once: the child never starts (asyncio too). */
 #define CO_WAIT_FOR_CATCH(self, deadline, member, ms)                                      \
     do {                                                                                   \
-        CO__CHECK(self, co__deadline_arm((deadline), NULL, co__ms_to_ns(ms)));             \
-        CO_AWAIT_CATCH(self, member);                                                      \
-        co__set_thrown(&(self)->gen, co__deadline_end((deadline), CO_THROWN(self)));       \
+        int co__a = co__deadline_arm((deadline), NULL, co__ms_to_ns(ms));                  \
+        if (co__a == CO_ETIMEOUT) {                                                        \
+            co__set_thrown(&(self)->gen, CO_ETIMEOUT);                                     \
+        } else {                                                                           \
+            CO__CHECK(self, co__a);                                                        \
+            CO_AWAIT_CATCH(self, member);                                                  \
+            co__set_thrown(&(self)->gen, co__deadline_end((deadline), CO_THROWN(self)));   \
+        }                                                                                  \
     } while (0)
 /* The same around a spawned task: on expiry the task is cancelled and awaited. */
 #define CO_WAIT_FOR_TASK(self, deadline, task, ms)                                         \
@@ -222,18 +247,18 @@ typedef struct co_deadline {
 /* asyncio.TaskGroup: tasks spawned into it; the first failure cancels the
  * others and the group's body; the group waits for all. */
 typedef struct co_group {
-    uint8_t kind; /* private, as are the other fields */
+    const void *ops; /* private, as are the other fields */
     co_gen **members;
     size_t n, cap, pending;
     int error; /* the first failure */
     co_task *owner;
     bool aborting, body_done, finished;
 } co_group;
-void co_group_init(co_group *group);
+CO_API void co_group_init(co_group *group);
 /* Spawns the task owning `frame` into the group. */
-int co_group_spawn(co_group *group, co_gen *frame);
+CO_API int co_group_spawn(co_group *group, co_gen *frame);
 /* The members' results: errs[i] for member i (i < min(n, max)); returns n. */
-size_t co_group_errors(const co_group *group, int *errs, size_t max);
+CO_API size_t co_group_errors(const co_group *group, int *errs, size_t max);
 /* async with TaskGroup() as g: await body -- runs the child coroutine
  * `member` as the group's body, then waits for every member; raises the
  * first failure (the body's or a member's). */
@@ -245,7 +270,7 @@ size_t co_group_errors(const co_group *group, int *errs, size_t max);
         CO__WAIT(self, co__group_wait_start(group), co__group_end(group), false);          \
     } while (0)
 /* Releases the group's member list (after CO_GROUP_RUN). */
-void co_group_fini(co_group *group);
+CO_API void co_group_fini(co_group *group);
 
 /* ------------------------------------------------------ synchronisation */
 
@@ -258,20 +283,23 @@ typedef struct co_event {
     co_waitq waiters;
     bool set;
 } co_event;
-void co_event_init(co_event *ev);
-void co_event_set(co_event *ev);
-void co_event_clear(co_event *ev);
-bool co_event_is_set(const co_event *ev);
+CO_API void co_event_init(co_event *ev);
+CO_API void co_event_set(co_event *ev);
+CO_API void co_event_clear(co_event *ev);
+CO_API bool co_event_is_set(const co_event *ev);
 #define CO_EVENT_WAIT(self, ev) CO__WAIT(self, co__event_wait((ev)), 1, false)
 
-/* asyncio.Lock: FIFO, not re-entrant. */
+/* asyncio.Lock: FIFO, not re-entrant.  A release with waiters leaves it
+ * unlocked (locked() false) until the woken waiter runs and takes it, and no
+ * newcomer may take it in between (asyncio 3.11's rules). */
 typedef struct co_lock {
     co_waitq waiters;
     bool locked;
+    bool handing; /* private: released to a woken waiter that has not run yet */
 } co_lock;
-void co_lock_init(co_lock *lock);
-int co_lock_release(co_lock *lock); /* CO_ENOTLOCKED when not held */
-bool co_lock_locked(const co_lock *lock);
+CO_API void co_lock_init(co_lock *lock);
+CO_API int co_lock_release(co_lock *lock); /* CO_ENOTLOCKED when not held */
+CO_API bool co_lock_locked(const co_lock *lock);
 #define CO_LOCK_ACQUIRE(self, lock) CO__WAIT(self, co__lock_acquire((lock)), 1, false)
 
 /* asyncio.Semaphore (bound 0) and BoundedSemaphore (bound = initial value). */
@@ -280,49 +308,140 @@ typedef struct co_sem {
     int value, bound;
 } co_sem;
 /* CO_EBADARG for a negative value or bound (Python's ValueError). */
-int co_sem_init(co_sem *sem, int value, int bound);
-int co_sem_release(co_sem *sem); /* CO_ESEMOVER past the bound */
-int co_sem_value(const co_sem *sem);
+CO_API int co_sem_init(co_sem *sem, int value, int bound);
+CO_API int co_sem_release(co_sem *sem); /* CO_ESEMOVER past the bound */
+CO_API int co_sem_value(const co_sem *sem);
 #define CO_SEM_ACQUIRE(self, sem) CO__WAIT(self, co__sem_acquire((sem)), 1, false)
 
-/* asyncio.Queue(maxsize): a bounded FIFO of fixed-size items in caller memory. */
+/* asyncio.Queue(maxsize): a FIFO of fixed-size items, copied in and out. */
 typedef struct co_queue {
     co_waitq getters, putters;
     unsigned char *buf;
     size_t item, cap, head, count;
     bool shutdown;
+    co_loop *grow; /* unbounded: buf grows through this loop's allocator */
 } co_queue;
-/* `buf` holds capacity items of item_size bytes. */
-int co_queue_init(co_queue *q, void *buf, size_t item_size, size_t capacity);
-int co_queue_try_put(co_queue *q, const void *item); /* CO_EQFULL, CO_EQSHUTDOWN */
-int co_queue_try_get(co_queue *q, void *item);       /* CO_EQEMPTY, CO_EQSHUTDOWN */
+/* Bounded: `buf` (caller memory) holds capacity items of item_size bytes. */
+CO_API int co_queue_init(co_queue *q, void *buf, size_t item_size, size_t capacity);
+/* asyncio.Queue(): unbounded, its buffer from loop's allocator (doubling as
+ * it fills).  A put that cannot grow it fails with CO_ENOMEM and stores
+ * nothing.  Items of any size; for pointers, item_size = sizeof(void *). */
+CO_API int co_queue_init_unbounded(co_queue *q, co_loop *loop, size_t item_size);
+/* Frees an unbounded queue's buffer (the items left in it are dropped). */
+CO_API void co_queue_fini(co_queue *q);
+CO_API int co_queue_try_put(co_queue *q, const void *item); /* CO_EQFULL, CO_EQSHUTDOWN */
+CO_API int co_queue_try_get(co_queue *q, void *item);       /* CO_EQEMPTY, CO_EQSHUTDOWN */
 /* queue.shutdown(): puts fail from now on; gets drain what is left, then fail. */
-void co_queue_shutdown(co_queue *q);
-size_t co_queue_size(const co_queue *q);
+CO_API void co_queue_shutdown(co_queue *q);
+CO_API size_t co_queue_size(const co_queue *q);
 #define CO_QUEUE_PUT(self, q, item) CO__WAIT(self, co__queue_put((q), (item)), 1, false)
 #define CO_QUEUE_GET(self, q, item) CO__WAIT(self, co__queue_get((q), (item)), 1, false)
+
+/* ------------------------------------------------------------ callbacks */
+
+/*
+ * A callback on the loop (asyncio.Handle / TimerHandle).  call_soon puts it
+ * in the same FIFO as task steps; call_later / call_at put it on the timer
+ * heap, and when due it joins that FIFO like a woken task.  Callbacks run on
+ * the loop's thread, between task steps, with no current task.
+ *
+ * Memory: pass a co_handle of yours (it must stay put until the callback
+ * ran or was cancelled, and may be reused after), or NULL to have the loop
+ * take a block from its allocator and free it once the callback ran (no
+ * handle then, so it cannot be cancelled).  Arming a handle still pending
+ * is CO_EBUSY.
+ */
+typedef struct co_handle {
+    co_task node; /* private, as are the others: its entry in the loop's queues */
+    void (*fn)(void *arg);
+    void *arg;
+    co_loop *loop;
+    int64_t when;
+    bool cancelled;
+} co_handle;
+
+/* loop.call_soon(fn, arg) */
+CO_API int co_call_soon(co_loop *loop, co_handle *h, void (*fn)(void *), void *arg);
+/* loop.call_later(ms / 1000, fn, arg): due ms after the call. */
+CO_API int co_call_later(co_loop *loop, co_handle *h, int64_t ms, void (*fn)(void *), void *arg);
+/* loop.call_at(when, fn, arg): `when` on the loop's clock (co_now), in ns. */
+CO_API int co_call_at(co_loop *loop, co_handle *h, int64_t when, void (*fn)(void *), void *arg);
+/* handle.cancel(): a pending callback will not run (even if due this turn). */
+CO_API void co_handle_cancel(co_handle *h);
+/* handle.cancelled() */
+CO_API bool co_handle_cancelled(const co_handle *h);
+/* timer_handle.when(): the time it is due, in co_now's ns. */
+CO_API int64_t co_handle_when(const co_handle *h);
+
+/* task.add_done_callback(fn): fn(arg) is called through the loop (never at
+ * once) when the task is done, in registration order among its awaiters and
+ * other callbacks; at the next turn if it is done already. */
+CO_API int co_task_add_done_callback(co_gen *task, co_handle *h, void (*fn)(void *), void *arg);
+/* task.remove_done_callback(fn): removes every pending (fn, arg); the count. */
+CO_API size_t co_task_remove_done_callback(co_gen *task, void (*fn)(void *), void *arg);
+
+/* --------------------------------------------------------------- futures */
+
+/*
+ * asyncio.Future: a one-shot result slot in caller memory.  The result is a
+ * pointer (to a value of any type, which must outlive the readers; an
+ * integer fits through intptr_t), or an error code.  Awaiting tasks are
+ * woken first come, first served.  Like asyncio, cancelling a task that
+ * awaits a future cancels the future (every awaiter then gets
+ * CO_ECANCELLED).  From another thread, resolve it inside a
+ * co_call_soon_threadsafe callback.
+ */
+typedef struct co_future {
+    co_waitq waiters; /* private, as are the others: awaiters and done callbacks */
+    co_loop *loop;
+    void *value;
+    int error;     /* set_exception's code; CO_ECANCELLED when cancelled */
+    uint8_t state; /* pending, done, cancelled */
+} co_future;
+
+/* loop.create_future() */
+CO_API void co_future_init(co_future *f, co_loop *loop);
+/* fut.set_result(value): CO_EINVALSTATE when already done. */
+CO_API int co_future_set_result(co_future *f, void *value);
+/* fut.set_exception(err), err < 0: CO_EINVALSTATE when already done. */
+CO_API int co_future_set_exception(co_future *f, int err);
+/* fut.cancel(): true if it was pending and is now cancelled. */
+CO_API bool co_future_cancel(co_future *f);
+CO_API bool co_future_done(const co_future *f);
+CO_API bool co_future_cancelled(const co_future *f);
+/* fut.result(): 0 with *value set, its error, CO_ECANCELLED, or CO_ENOTDONE
+ * (InvalidStateError) while pending.  value may be NULL. */
+CO_API int co_future_result(const co_future *f, void **value);
+/* value = await fut: the future's error is raised here. */
+#define CO_AWAIT_FUTURE(self, fut, value) CO__AWAIT_FUTURE(self, fut, value, false)
+/* The same, but its error is caught: read it with CO_THROWN(self). */
+#define CO_AWAIT_FUTURE_CATCH(self, fut, value) CO__AWAIT_FUTURE(self, fut, value, true)
+/* fut.add_done_callback / remove_done_callback, as for tasks above. */
+CO_API int co_future_add_done_callback(co_future *f, co_handle *h, void (*fn)(void *), void *arg);
+CO_API size_t co_future_remove_done_callback(co_future *f, void (*fn)(void *), void *arg);
 
 /* ------------------------------------------------------------- internals */
 
 /* Registration functions behind the await macros: <0 an error to raise,
  * 1 done at once, 0 the current task now waits (suspend, then try again). */
-int co__sleep(int64_t ns);
-int64_t co__ms_to_ns(int64_t ms); /* clamped to [0, INT64_MAX] */
-int co__await_task(co_gen *task);
-int co__await_task_end(co_gen *task);
-int co__gather_start(co_gather *g, co_gen *const *tasks, size_t n, int mode);
-int co__gather_end(co_gather *g);
-int co__deadline_arm(co_deadline *d, co_gen *target, int64_t ns);
-int co__deadline_end(co_deadline *d, int err);
-int co__group_enter(co_group *g);
-int co__group_body_done(co_group *g, int err);
-int co__group_wait_start(co_group *g);
-int co__group_end(co_group *g);
-int co__event_wait(co_event *ev);
-int co__lock_acquire(co_lock *lock);
-int co__sem_acquire(co_sem *sem);
-int co__queue_put(co_queue *q, const void *item);
-int co__queue_get(co_queue *q, void *item);
+CO_API int co__sleep(int64_t ns);
+CO_API int64_t co__ms_to_ns(int64_t ms); /* clamped to [0, INT64_MAX] */
+CO_API int co__await_task(co_gen *task);
+CO_API int co__await_task_end(co_gen *task);
+CO_API int co__gather_start(co_gather *g, co_gen *const *tasks, size_t n, int mode);
+CO_API int co__gather_end(co_gather *g);
+CO_API int co__deadline_arm(co_deadline *d, co_gen *target, int64_t ns);
+CO_API int co__deadline_end(co_deadline *d, int err);
+CO_API int co__group_enter(co_group *g);
+CO_API int co__group_body_done(co_group *g, int err);
+CO_API int co__group_wait_start(co_group *g);
+CO_API int co__group_end(co_group *g);
+CO_API int co__event_wait(co_event *ev);
+CO_API int co__lock_acquire(co_lock *lock);
+CO_API int co__sem_acquire(co_sem *sem);
+CO_API int co__queue_put(co_queue *q, const void *item);
+CO_API int co__queue_get(co_queue *q, void *item);
+CO_API int co__future_wait(co_future *f);
 
 /* Suspends until `start` (re-evaluated after each wake-up) says done; then
  * `end` gives the outcome (<0 raised).  Cancellation unwinds from the wait. */
@@ -372,6 +491,21 @@ int co__queue_get(co_queue *q, void *item);
             CO__SUSPEND_TASK(self, false);                                                 \
         }                                                                                  \
         co__set_thrown(&(self)->gen, co__await_task_end(task));                            \
+        if (!(caught) && CO_THROWN(self))                                                  \
+            CO_RAISE(self, CO_THROWN(self));                                               \
+    } while (0)
+
+#define CO__AWAIT_FUTURE(self, fut, value, caught)                                         \
+    do {                                                                                   \
+        for (;;) {                                                                         \
+            int co__r = co__future_wait(fut);                                              \
+            if (co__r < 0)                                                                 \
+                CO_RAISE(self, co__r);                                                     \
+            if (co__r > 0)                                                                 \
+                break;                                                                     \
+            CO__SUSPEND_TASK(self, false);                                                 \
+        }                                                                                  \
+        co__set_thrown(&(self)->gen, co_future_result((fut), (value)));                    \
         if (!(caught) && CO_THROWN(self))                                                  \
             CO_RAISE(self, CO_THROWN(self));                                               \
     } while (0)

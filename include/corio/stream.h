@@ -80,10 +80,10 @@ typedef struct co_stream {
  * Python: reader, writer = await asyncio.open_connection(sock=sock)
  *         (or loop.connect_read_pipe / connect_write_pipe)
  */
-int co_stream_open(co_loop *loop, int fd, const co_stream_options *opt, co_stream **out);
+CO_API int co_stream_open(co_loop *loop, int fd, const co_stream_options *opt, co_stream **out);
 
 /* The fd under the stream (-1 once it is closed). */
-int co_stream_fd(const co_stream *s);
+CO_API int co_stream_fd(const co_stream *s);
 
 /* ------------------------------------------------------------ reading */
 
@@ -114,7 +114,7 @@ int co_stream_fd(const co_stream *s);
 #define CO_READ_TO_EOF(self, s) CO__STREAM(self, s, co__stream_read((self)->s, 0, 2))
 
 /* reader.at_eof(): end of stream seen and nothing left in the buffer. */
-bool co_stream_at_eof(const co_stream *s);
+CO_API bool co_stream_at_eof(const co_stream *s);
 
 /* ------------------------------------------------------------ writing */
 
@@ -124,10 +124,10 @@ bool co_stream_at_eof(const co_stream *s);
  * background.  0, or the error that broke the writing side (-EPIPE...,
  * sticky), CO_ESTREAMCLOSED after write_eof / close, CO_ENOMEM.
  */
-int co_stream_write(co_stream *s, const void *data, size_t n);
+CO_API int co_stream_write(co_stream *s, const void *data, size_t n);
 
 /* transport.get_write_buffer_size(): bytes buffered, not yet sent. */
-size_t co_stream_buffered(const co_stream *s);
+CO_API size_t co_stream_buffered(const co_stream *s);
 
 /* await writer.drain(): waits while more than high_water bytes are
  * buffered, until low_water are left.  wresult: 0 or the writing error. */
@@ -135,7 +135,7 @@ size_t co_stream_buffered(const co_stream *s);
 
 /* writer.write_eof(): once the buffer is flushed the peer reads end of
  * stream (shutdown(SHUT_WR); a pipe's writing end is closed).  0 or a code. */
-int co_stream_write_eof(co_stream *s);
+CO_API int co_stream_write_eof(co_stream *s);
 
 /*
  * writer.close(); await writer.wait_closed(): flushes the buffer (no more
@@ -147,11 +147,11 @@ int co_stream_write_eof(co_stream *s);
 /* writer.close(), and the caller lets go of s: what is buffered is flushed
  * in the background, then the fd is closed and s is freed.  A reader still
  * waiting on s must be stopped first. */
-void co_stream_close(co_stream *s);
+CO_API void co_stream_close(co_stream *s);
 
 /* writer.transport.abort(): closes the fd now and frees s; unsent bytes
  * are dropped. */
-void co_stream_abort(co_stream *s);
+CO_API void co_stream_abort(co_stream *s);
 
 /* ------------------------------------------------------------- server */
 
@@ -197,16 +197,16 @@ typedef struct co_server {
  * it, but never co_stream_close it.  The frame must stay under 32 KiB.
  * opt may be NULL.  0 or a code (-EADDRINUSE..., CO_ENOMEM).
  */
-int co_server_start(co_server *srv, co_loop *loop, const co_addr *addr, co_body body,
+CO_API int co_server_start(co_server *srv, co_loop *loop, const co_addr *addr, co_body body,
                     size_t frame_size, size_t stream_offset, const co_server_options *opt);
 #define CO_SERVER_START(srv, loop, addr, type, body, opt) \
     co_server_start((srv), (loop), (addr), (body), sizeof(type), offsetof(type, stream), (opt))
 
 /* server.close(): stops accepting and closes the listening socket; the
  * connections go on. */
-void co_server_close(co_server *srv);
+CO_API void co_server_close(co_server *srv);
 /* server.close_clients(): cancels every connection's handler. */
-void co_server_close_clients(co_server *srv);
+CO_API void co_server_close_clients(co_server *srv);
 /* await server.wait_closed(): after co_server_close, waits until every
  * connection's handler has ended.  `srv` names a co_server member of self. */
 #define CO_SERVER_WAIT_CLOSED(self, srv)                                                   \
@@ -224,13 +224,13 @@ void co_server_close_clients(co_server *srv);
 /* ------------------------------------------------------------ internals */
 
 /* Start an operation: 1 done, 0 the task now waits (suspend), <0 raise. */
-int co__stream_readuntil(co_stream *s, const void *sep, size_t seplen, int line);
-int co__stream_read(co_stream *s, size_t n, int mode);
-int co__stream_drain(co_stream *s);
-int co__stream_wait_closed(co_stream *s);
+CO_API int co__stream_readuntil(co_stream *s, const void *sep, size_t seplen, int line);
+CO_API int co__stream_read(co_stream *s, size_t n, int mode);
+CO_API int co__stream_drain(co_stream *s);
+CO_API int co__stream_wait_closed(co_stream *s);
 /* Back from the wait with the error thrown there (0: none): the same. */
-int co__stream_again(co_stream *s, int thrown);
-int co__server_wait(co_server *srv);
+CO_API int co__stream_again(co_stream *s, int thrown);
+CO_API int co__server_wait(co_server *srv);
 
 #define CO__STREAM(self, s, start)                                                         \
     do {                                                                                   \

@@ -43,20 +43,20 @@ typedef struct co_tls co_tls;
 /* ssl.create_default_context(cafile=ca_file): verifies the server and its
  * name; ca_file NULL: the system's store.  TLS 1.2 and later.
  * 0, or -ENOENT (no such CA file), CO_ENOMEM, CO_ETLS, CO_ENOTLS. */
-int co_tls_client(co_tls **out, const char *ca_file);
+CO_API int co_tls_client(co_tls **out, const char *ca_file);
 
 /* ctx = ssl.SSLContext(PROTOCOL_TLS_SERVER); ctx.load_cert_chain(cert, key)
  * 0, or -ENOENT, CO_ETLS (a bad file, a key that does not match), CO_ENOTLS. */
-int co_tls_server(co_tls **out, const char *cert_file, const char *key_file);
+CO_API int co_tls_server(co_tls **out, const char *cert_file, const char *key_file);
 
 /* Frees ctx once no stream uses it any more. */
-void co_tls_free(co_tls *ctx);
+CO_API void co_tls_free(co_tls *ctx);
 
 /* Puts a TLS session of ctx over stream s, which must not have read or
  * written anything yet.  For a client, server_name is the name to verify
  * and send as SNI (NULL: no check at all, for tests only); a server passes
  * NULL.  0 or CO_EBADARG, CO_ENOMEM, CO_ENOTLS.  Then CO_TLS_HANDSHAKE. */
-int co_stream_start_tls(co_stream *s, co_tls *ctx, const char *server_name);
+CO_API int co_stream_start_tls(co_stream *s, co_tls *ctx, const char *server_name);
 
 /* The handshake.  result: 0, or CO_ETLSCERT, CO_ETLSHOST, CO_ETLSPROTO,
  * CO_ETLS, -ECONNRESET, CO_EOF (the peer hung up), ... */
@@ -68,9 +68,9 @@ int co_stream_start_tls(co_stream *s, co_tls *ctx, const char *server_name);
 const char *co_tls_reason(const co_stream *s);
 
 /* Whether this libcorio was built with OpenSSL. */
-bool co_tls_available(void);
+CO_API bool co_tls_available(void);
 
-int co__tls_handshake(co_stream *s);
+CO_API int co__tls_handshake(co_stream *s);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,8 @@
 /*
- * reactor.c -- the POSIX side of a loop: creating it with a backend, the fd
- * table that turns readiness into woken tasks, and the wake-up through which
- * other threads and signal handlers reach a waiting loop.
+ * reactor.c -- the POSIX side of a loop: the fd table that turns readiness
+ * into woken tasks, the wake-up through which other threads and signal
+ * handlers reach a waiting loop, and the table of subsystems (files,
+ * signals) it reaches only through their hooks.
  *
  * Interest in an fd is dropped lazily: a woken task usually waits on the
  * same fd again, so the backend keeps watching it until an event arrives
@@ -216,8 +217,20 @@ void co__reactor_woken(co_reactor *r)
         order->fn(order->arg);
         order = next;
     }
-    co__signals_dispatch(r);
-    co__fs_drain(r);
+    for (int i = 0; i < r->nsubsys; i++)
+        if (r->subsys[i]->drain)
+            r->subsys[i]->drain(r);
+}
+
+int co__reactor_attach(co_reactor *r, const co__subsys *s)
+{
+    for (int i = 0; i < r->nsubsys; i++)
+        if (r->subsys[i] == s)
+            return 0;
+    if (r->nsubsys == CO__SUBSYS_MAX)
+        return CO_EBUSY;
+    r->subsys[r->nsubsys++] = s;
+    return 0;
 }
 
 static int open_wake(co_reactor *r)
@@ -254,8 +267,12 @@ static int io_wait(co_loop *loop, int64_t timeout_ns)
 static bool io_cancel(co_loop *loop, co_task *t)
 {
     co_reactor *r = loop->reactor;
-    if (t->wait == CO__W_JOB)
-        return co__fs_cancel(r, t);
+    if (t->wait != CO__W_FD) {
+        for (int i = 0; i < r->nsubsys; i++)
+            if (r->subsys[i]->wait == t->wait && r->subsys[i]->cancel)
+                return r->subsys[i]->cancel(r, t);
+        return true;
+    }
     {
         uintptr_t code = (uintptr_t)t->wait_on;
         co_fd *s = slot(r, (int)(code >> 2));
@@ -279,8 +296,22 @@ static bool io_busy(co_loop *loop)
     return r->fd_waiters || r->jobs || atomic_load_explicit(&r->wake_pending, memory_order_relaxed);
 }
 
-static void io_run_begin(co_loop *loop) { co__sigint_begin(loop->reactor); }
-static int io_run_end(co_loop *loop, int rc) { return co__sigint_end(loop->reactor, rc); }
+static void io_run_begin(co_loop *loop)
+{
+    co_reactor *r = loop->reactor;
+    for (int i = 0; i < r->nsubsys; i++)
+        if (r->subsys[i]->run_begin)
+            r->subsys[i]->run_begin(r);
+}
+
+static int io_run_end(co_loop *loop, int rc)
+{
+    co_reactor *r = loop->reactor;
+    for (int i = r->nsubsys; i-- > 0;)
+        if (r->subsys[i]->run_end)
+            rc = r->subsys[i]->run_end(r, rc);
+    return rc;
+}
 
 static void io_fini(co_loop *loop);
 
@@ -293,80 +324,20 @@ static const co_io_ops reactor_ops = {
     .fini = io_fini,
 };
 
-/* ------------------------------------------------------ create, free */
+/* ------------------------------------------------------ set up, tear down */
 
-static const co_backend *const backends[] = {
-#if defined(__linux__)
-    &co__epoll_backend,
-#endif
-#if defined(CORIO_HAVE_KQUEUE)
-    &co__kqueue_backend,
-#endif
-    &co__poll_backend,
-};
-
-static const co_backend *pick_backend(const char *name)
+int co__reactor_init(co_reactor *r, co_loop *loop, const co_backend *backend, int workers)
 {
-    size_t n = sizeof backends / sizeof backends[0];
-    if (name == NULL || *name == '\0')
-        name = getenv("CORIO_BACKEND");
-    if (name == NULL || *name == '\0')
-        return backends[0];
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(backends[i]->name, name) == 0)
-            return backends[i];
-    return NULL;
-}
-
-typedef struct loop_block { /* the loop and its reactor, allocated together */
-    co_loop loop;
-    co_reactor reactor;
-} loop_block;
-
-static void free_block(loop_block *b)
-{
-    co_loop *loop = &b->loop;
-    co__free(loop, b, sizeof *b);
-}
-
-int co_loop_new(co_loop **out, const co_loop_options *opt)
-{
-    co_hooks hooks = {0};
-    loop_block *b;
-    co_loop *loop;
-    co_reactor *r;
-    const co_backend *backend;
     int rc;
-    if (out == NULL)
-        return CO_EBADARG;
-    *out = NULL;
-    backend = pick_backend(opt ? opt->backend : NULL);
-    if (backend == NULL)
-        return CO_EBADARG;
-    if (opt)
-        hooks = opt->hooks;
-    b = hooks.alloc ? hooks.alloc(hooks.ctx, sizeof *b) : malloc(sizeof *b);
-    if (b == NULL)
-        return CO_ENOMEM;
-    memset(b, 0, sizeof *b);
-    loop = &b->loop;
-    r = &b->reactor;
-    if ((rc = co__loop_init(loop, opt)) < 0) {
-        free_block(b);
-        return rc;
-    }
     r->loop = loop;
     r->backend = backend;
-    r->workers = opt ? opt->workers : 0;
+    r->workers = workers;
     r->wake_rd = r->wake_wr = -1;
     atomic_init(&r->wake_pending, 0);
     atomic_init(&r->calls, NULL);
     atomic_init(&r->signals, 0);
-    if ((rc = backend->init(r)) < 0) {
-        co__loop_fini(loop);
-        free_block(b);
+    if ((rc = backend->init(r)) < 0)
         return rc;
-    }
     if ((rc = open_wake(r)) < 0 ||
         (rc = backend->watch(r, r->wake_rd, CO__WAKE_GEN, 0, CO_READABLE)) < 0) {
         if (r->wake_rd >= 0)
@@ -374,28 +345,22 @@ int co_loop_new(co_loop **out, const co_loop_options *opt)
         if (r->wake_wr != r->wake_rd)
             close(r->wake_wr);
         backend->fini(r);
-        co__loop_fini(loop);
-        free_block(b);
         return rc;
-    }
-    /* like Python: a write to a closed pipe or socket is an EPIPE, not a death */
-    {
-        struct sigaction sa;
-        if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
-            signal(SIGPIPE, SIG_IGN);
     }
     loop->io = &reactor_ops;
     loop->reactor = r;
     loop->backend_name = backend->name;
-    *out = loop;
     return 0;
 }
 
 static void io_fini(co_loop *loop)
 {
     co_reactor *r = loop->reactor;
-    co__fs_fini(r);
-    co__signals_fini(r);
+    while (r->nsubsys > 0) {
+        const co__subsys *s = r->subsys[--r->nsubsys];
+        if (s->fini)
+            s->fini(r);
+    }
     r->backend->watch(r, r->wake_rd, CO__WAKE_GEN, CO_READABLE, 0);
     close(r->wake_rd);
     if (r->wake_wr != r->wake_rd)
@@ -404,13 +369,4 @@ static void io_fini(co_loop *loop)
     co__free(loop, r->fds, (size_t)r->nfds * sizeof *r->fds);
     r->fds = NULL;
     r->nfds = 0;
-}
-
-void co_loop_free(co_loop *loop)
-{
-    if (loop == NULL || loop->state == CO__LOOP_RUNNING)
-        return;
-    io_fini(loop);
-    co__loop_fini(loop);
-    free_block((loop_block *)(void *)loop);
 }

@@ -18,6 +18,23 @@
 
 typedef struct co_reactor co_reactor;
 
+/*
+ * A subsystem of the reactor (files, signals, ...): the reactor knows one
+ * only through these hooks, attached with co__reactor_attach when the
+ * subsystem is first used, so reactor.c names none of them.  Any hook may
+ * be NULL.  Hooks run in the order of attachment; fini in reverse.
+ */
+typedef struct co__subsys {
+    uint8_t wait;                             /* the co_task.wait kind it owns, or 0  */
+    void (*drain)(co_reactor *r);             /* a wake-up arrived: look for work    */
+    bool (*cancel)(co_reactor *r, co_task *t); /* as co_io_ops.cancel, for its kind  */
+    void (*run_begin)(co_reactor *r);         /* co_run starts                       */
+    int (*run_end)(co_reactor *r, int rc);    /* co_run ends: may change its result  */
+    void (*fini)(co_reactor *r);              /* the loop is freed                   */
+} co__subsys;
+
+#define CO__SUBSYS_MAX 8
+
 /* One slot per fd number. */
 typedef struct co_fd {
     co_task *reader, *writer; /* tasks waiting for readable / writable     */
@@ -75,6 +92,8 @@ struct co_reactor {
     int sigint_count;
     bool sigint_installed;
     void *fs; /* the file worker pool (fs.c) */
+    const co__subsys *subsys[CO__SUBSYS_MAX];
+    int nsubsys;
 };
 
 co_reactor *co__reactor(co_loop *loop);
@@ -91,15 +110,16 @@ int co__fd_wait(co_loop *loop, int fd, unsigned dir);
 /* The wake-up is due: drain the wake fd, run threadsafe calls, signals. */
 void co__reactor_woken(co_reactor *r);
 
-/* File jobs (fs.c). */
-void co__fs_fini(co_reactor *r);
-bool co__fs_cancel(co_reactor *r, co_task *t);
-void co__fs_drain(co_reactor *r);
+/* Attaches a subsystem once (again: nothing happens). 0 or CO_EBUSY when
+ * the table is full. */
+int co__reactor_attach(co_reactor *r, const co__subsys *s);
 
-/* Signals (signal.c). */
-void co__signals_dispatch(co_reactor *r);
-void co__sigint_begin(co_reactor *r);
-int co__sigint_end(co_reactor *r, int rc);
-void co__signals_fini(co_reactor *r);
+/* Sets up the reactor of a loop on a backend, and tears it down: the
+ * loop's co_io_ops are the reactor's from then on (create.c). */
+int co__reactor_init(co_reactor *r, co_loop *loop, const co_backend *backend, int workers);
+
+/* Signals (signal.c): attached to every loop when it is created, since
+ * co_run handles SIGINT as asyncio.run does. */
+int co__signals_attach(co_reactor *r);
 
 #endif /* CORIO_REACTOR_H */

@@ -95,7 +95,7 @@ int co_signal_unwatch(co_loop *loop, int signo)
     return 0;
 }
 
-void co__signals_dispatch(co_reactor *r)
+static void signals_dispatch(co_reactor *r)
 {
     unsigned pending = atomic_exchange(&r->signals, 0u);
     for (int s = 1; pending && s < NSIGS; s++) {
@@ -111,7 +111,7 @@ void co__signals_dispatch(co_reactor *r)
     }
 }
 
-void co__sigint_begin(co_reactor *r)
+static void sigint_begin(co_reactor *r)
 {
     struct sigaction sa;
     r->sigint_count = 0;
@@ -123,7 +123,7 @@ void co__sigint_begin(co_reactor *r)
         r->sigint_installed = true;
 }
 
-int co__sigint_end(co_reactor *r, int rc)
+static int sigint_end(co_reactor *r, int rc)
 {
     if (!r->sigint_installed)
         return rc;
@@ -133,7 +133,7 @@ int co__sigint_end(co_reactor *r, int rc)
     return r->sigint_count && rc == CO_ECANCELLED ? CO_EINTERRUPTED : rc;
 }
 
-void co__signals_fini(co_reactor *r)
+static void signals_fini(co_reactor *r)
 {
     for (int s = 1; s < NSIGS; s++)
         if (r->sig_events[s]) {
@@ -141,3 +141,12 @@ void co__signals_fini(co_reactor *r)
             uninstall(r, s);
         }
 }
+
+static const co__subsys signals = {
+    .drain = signals_dispatch,
+    .run_begin = sigint_begin,
+    .run_end = sigint_end,
+    .fini = signals_fini,
+};
+
+int co__signals_attach(co_reactor *r) { return co__reactor_attach(r, &signals); }

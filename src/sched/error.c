@@ -26,6 +26,12 @@ const char *co_strerror(int code)
     case CO_ENOTDONE: return "task is not done";
     case CO_EBUSY: return "already in use (another waiter, gather or group)";
     case CO_EGROUPDONE: return "task group is finished or shutting down";
+    case CO_EINVALSTATE: return "invalid state: the future is already done";
+    case CO_EAI_NONAME: return "name or service not known";
+    case CO_EAI_NODATA: return "no address associated with the name for that family";
+    case CO_EAI_AGAIN: return "temporary failure in name resolution";
+    case CO_EAI_FAIL: return "non-recoverable failure in name resolution";
+    case CO_EAI_FAMILY: return "address family not supported by the resolver";
     case CO_ELIMIT: return "stream buffer limit reached (LimitOverrunError); the data is kept";
     case CO_ESTREAMCLOSED: return "stream is closed for writing";
     case CO_ETLS: return "TLS failure";

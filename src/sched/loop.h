@@ -1,6 +1,11 @@
 /*
- * loop.h -- the loop's insides, shared by the scheduler (sched.c, sync.c,
- * heap.c) and the POSIX reactor (reactor.c, the backends, io.c, fs.c).
+ * loop.h -- the loop's insides, shared by the scheduler (src/sched/) and the
+ * POSIX reactor (src/reactor/, src/backend/).
+ *
+ * Inside the scheduler the arrows point one way: alloc, heap and pool at the
+ * bottom; loop.c (ready queue, registry, clock); task.c; turn.c on top; the
+ * combinators (sync, gather, deadline, group) beside turn.c, reached by the
+ * task core only through co__wait_ops and co__join_ops.
  *
  * Data flows one way: the public API calls into the scheduler, the scheduler
  * calls the reactor through `co_io_ops` when it has nothing ready, and the
@@ -35,7 +40,9 @@ static inline int64_t co__heap_top_deadline(const co_heap *h) { return h->a[0].d
 enum {
     CO__TIMER_SLEEP = 1, /* wakes the task that owns it     */
     CO__TIMER_DEADLINE,  /* a co_deadline: cancels its target */
-    CO__TIMER_CALLBACK   /* a co__callback_timer            */
+    CO__TIMER_CALLBACK,  /* a co__callback_timer            */
+    CO__TIMER_HANDLE     /* call_later: runs the co_handle whose header's
+                            timer it is, through loop->run_call */
 };
 
 typedef struct co__callback_timer {
@@ -76,7 +83,32 @@ enum {
     CO__W_QPUT,
     CO__W_FD,     /* on the reactor: wait_on encodes fd and direction */
     CO__W_JOB,    /* on a file job running in a worker thread        */
+    CO__W_FUTURE, /* in the waiters of co_future wait_on             */
+    CO__W_KINDS
 };
+
+/*
+ * What the task core does with a task suspended on one of the kinds above
+ * that it does not own (sync, gather, groups): the code that suspends a
+ * task that way stores its ops in loop->waits[kind] first, so the core
+ * never names the combinators above it.
+ */
+typedef struct co__wait_ops {
+    /* t, suspended on this kind, is cancelled: unhook it.  False when it
+       stays suspended until what it waits on lets it go. */
+    bool (*cancel)(struct co_loop *loop, co_task *t);
+    /* t was woken from this kind but is cancelled before it ran: pass the
+       wake-up on (NULL: nothing to pass on). */
+    void (*pass_on)(struct co_loop *loop, co_task *t);
+} co__wait_ops;
+
+/*
+ * The joiner a task reports to when it finishes (co_task.group): a gather
+ * or a task group, whose first member (`ops`) points at this.
+ */
+typedef struct co__join_ops {
+    void (*member_done)(struct co_loop *loop, void *joiner, co_task *member);
+} co__join_ops;
 
 /* co_task.flags */
 enum {
@@ -125,6 +157,10 @@ struct co_loop {
     void *reactor; /* the reactor's state */
     const char *backend_name;
     co_pool pool;
+    const co__wait_ops *waits[CO__W_KINDS]; /* see co__wait_ops */
+    /* Runs a callback entry of the ready queue (callback.c sets it). */
+    void (*run_call)(struct co_loop *loop, co_task *entry);
+    co_task *round_last; /* the last entry the current round runs, or NULL */
 };
 
 enum { CO__LOOP_OPEN, CO__LOOP_RUNNING, CO__LOOP_CLOSED };
@@ -134,8 +170,15 @@ enum { CO__LOOP_OPEN, CO__LOOP_RUNNING, CO__LOOP_CLOSED };
 static inline co_gen *co__frame(co_task *t) { return (co_gen *)(void *)(t + 1); }
 static inline co_task *co__task(const co_gen *frame) { return (co_task *)(void *)frame - 1; }
 
+/* Memory through the allocator hook (alloc.c). */
 void *co__alloc(co_loop *loop, size_t size);
 void co__free(co_loop *loop, void *p, size_t size);
+
+/* The registry of live tasks (loop.c). */
+int co__register_task(co_loop *loop, co_task *t);
+void co__unregister_task(co_loop *loop, co_task *t);
+/* Unregisters t and frees its block if the loop allocated it. */
+void co__free_task(co_loop *loop, co_task *t);
 /* Records what the current task t now waits on (a fresh wait: whatever an
  * earlier wake-up left in woke_from is forgotten). */
 static inline void co__wait_for(co_task *t, uint8_t kind, void *obj)
@@ -145,23 +188,33 @@ static inline void co__wait_for(co_task *t, uint8_t kind, void *obj)
     t->woke_from = 0;
 }
 
-/* Appends t to the ready queue. */
+/* Appends t to the ready queue; co__pop_ready takes the first.
+ * An entry whose `loop` is NULL is not a task but a callback (a co_handle,
+ * callback.c): the turn runs it with loop->run_call instead of a step. */
 void co__make_ready(co_loop *loop, co_task *t);
+co_task *co__pop_ready(co_loop *loop);
+/* Takes entry t out of the ready queue (a cancelled callback); false if it
+ * is not there. */
+bool co__unready(co_loop *loop, co_task *t);
 /* Like co__make_ready for a task leaving a wait queue. */
 void co__wake(co_loop *loop, co_task *t);
-/* The running loop of this thread. */
+/* The running loop of this thread (set by co_run). */
 co_loop *co__loop(void);
+void co__set_running(co_loop *loop);
+/* The clock, never going back (the hook's or the platform's). */
+int64_t co__read_clock(co_loop *loop);
 /* The platform's monotonic clock in ns (0 where there is none: set a hook). */
 int64_t co__platform_clock(void);
 /* Sets up and tears down the scheduler's part of a loop. */
 int co__loop_init(co_loop *loop, const co_loop_options *opt);
 void co__loop_fini(co_loop *loop);
 
-/* Wait queues (FIFO, singly linked through co_task.next). */
+/* Wait queues (FIFO, singly linked through co_task.next), owned by sync.c. */
 void co__waitq_push(co_waitq *q, co_task *t);
 co_task *co__waitq_pop(co_waitq *q);
 bool co__waitq_remove(co_waitq *q, co_task *t);
-/* The task woken by a wait queue was cancelled first: wake the next one. */
-void co__sync_pass_on(co_loop *loop, co_task *t);
+/* Tasks (task.c): one step of t; a gather or group letting go of c. */
+void co__run_task(co_loop *loop, co_task *t);
+void co__let_go(co_loop *loop, co_task *c);
 
 #endif /* CORIO_LOOP_H */

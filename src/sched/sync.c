@@ -2,8 +2,10 @@
  * sync.c -- asyncio's synchronisation primitives: Event, Lock, Semaphore and
  * a bounded Queue, on FIFO wait queues of tasks.
  *
- * A lock or a semaphore permit is handed straight to the first waiter, so a
- * newcomer cannot overtake the queue.  Queue waiters are woken and look
+ * A semaphore permit is handed straight to the first waiter, so a newcomer
+ * cannot overtake the queue.  A released lock is unlocked at once, as in
+ * asyncio 3.11, but promised to the waiter it woke (`handing`): a newcomer
+ * waits behind it, and it takes the lock when it runs.  Queue waiters are woken and look
  * again (asyncio's way), since a handed-over item could be lost if the
  * waiter were cancelled before it ran.  In both cases a wake-up that reaches
  * a task cancelled before it could use it is passed on to the next waiter.
@@ -52,6 +54,8 @@ bool co__waitq_remove(co_waitq *q, co_task *t)
     return false;
 }
 
+static const co__wait_ops sync_wait;
+
 /* Suspends the running task on q as a `kind` waiter for `obj`. */
 static int wait_on(co_waitq *q, void *obj, uint8_t kind)
 {
@@ -61,6 +65,7 @@ static int wait_on(co_waitq *q, void *obj, uint8_t kind)
         return CO_ENOTASK;
     t = loop->current;
     co__waitq_push(q, t);
+    loop->waits[kind] = &sync_wait; /* how the task core cancels it */
     co__wait_for(t, kind, obj);
     return 0;
 }
@@ -133,6 +138,7 @@ void co_lock_init(co_lock *lock)
         return;
     lock->waiters.head = lock->waiters.tail = NULL;
     lock->locked = false;
+    lock->handing = false;
 }
 
 bool co_lock_locked(const co_lock *lock) { return lock && lock->locked; }
@@ -141,29 +147,37 @@ int co__lock_acquire(co_lock *lock)
 {
     if (lock == NULL)
         return CO_EBADARG;
-    if (take_handed())
+    if (take_handed()) { /* woken by a release: the lock was kept for us */
+        lock->handing = false;
+        lock->locked = true;
         return 1;
-    if (!lock->locked && lock->waiters.head == NULL) {
+    }
+    if (!lock->locked && !lock->handing && lock->waiters.head == NULL) {
         lock->locked = true;
         return 1;
     }
     return wait_on(&lock->waiters, lock, CO__W_LOCK);
 }
 
+/* Promises the unlocked lock to its first waiter, if any. */
+static void hand_on(co_lock *lock)
+{
+    co_task *t = co__waitq_pop(&lock->waiters);
+    lock->handing = t != NULL;
+    if (t) {
+        t->flags |= CO__T_HANDED;
+        co__wake(t->loop, t);
+    }
+}
+
 int co_lock_release(co_lock *lock)
 {
-    co_task *t;
     if (lock == NULL)
         return CO_EBADARG;
     if (!lock->locked)
         return CO_ENOTLOCKED;
-    t = co__waitq_pop(&lock->waiters);
-    if (t == NULL) {
-        lock->locked = false;
-        return 0;
-    }
-    t->flags |= CO__T_HANDED; /* stays locked: ownership moves to t */
-    co__wake(t->loop, t);
+    lock->locked = false;
+    hand_on(lock);
     return 0;
 }
 
@@ -224,7 +238,31 @@ int co_queue_init(co_queue *q, void *buf, size_t item_size, size_t capacity)
     q->cap = capacity;
     q->head = q->count = 0;
     q->shutdown = false;
+    q->grow = NULL;
     return 0;
+}
+
+int co_queue_init_unbounded(co_queue *q, co_loop *loop, size_t item_size)
+{
+    if (q == NULL || loop == NULL || item_size == 0)
+        return CO_EBADARG;
+    q->getters.head = q->getters.tail = NULL;
+    q->putters.head = q->putters.tail = NULL;
+    q->buf = NULL; /* allocated by the first put */
+    q->item = item_size;
+    q->cap = q->head = q->count = 0;
+    q->shutdown = false;
+    q->grow = loop;
+    return 0;
+}
+
+void co_queue_fini(co_queue *q)
+{
+    if (q == NULL || q->grow == NULL)
+        return;
+    co__free(q->grow, q->buf, q->cap * q->item);
+    q->buf = NULL;
+    q->cap = q->head = q->count = 0;
 }
 
 size_t co_queue_size(const co_queue *q) { return q ? q->count : 0; }
@@ -237,12 +275,37 @@ static void copy_bytes(void *dst, const void *src, size_t n)
         *d++ = *s++;
 }
 
+/* An unbounded queue's buffer, twice as large (4 items at first), with the
+ * items moved to its start in order.  The old one stays if that fails. */
+static int grow(co_queue *q)
+{
+    size_t cap = q->cap ? q->cap * 2 : 4;
+    unsigned char *buf;
+    if (cap < q->cap || cap > SIZE_MAX / q->item)
+        return CO_ENOMEM;
+    buf = co__alloc(q->grow, cap * q->item);
+    if (buf == NULL)
+        return CO_ENOMEM;
+    for (size_t i = 0; i < q->count; i++)
+        copy_bytes(buf + i * q->item, q->buf + ((q->head + i) % q->cap) * q->item, q->item);
+    co__free(q->grow, q->buf, q->cap * q->item);
+    q->buf = buf;
+    q->cap = cap;
+    q->head = 0;
+    return 0;
+}
+
 int co_queue_try_put(co_queue *q, const void *item)
 {
     if (q == NULL || item == NULL)
         return CO_EBADARG;
     if (q->shutdown)
         return CO_EQSHUTDOWN;
+    if (q->count == q->cap && q->grow) {
+        int rc = grow(q);
+        if (rc < 0)
+            return rc; /* nothing stored: the caller still has its item */
+    }
     if (q->count == q->cap)
         return CO_EQFULL;
     copy_bytes(q->buf + ((q->head + q->count) % q->cap) * q->item, item, q->item);
@@ -292,15 +355,46 @@ int co__queue_get(co_queue *q, void *item)
     return wait_on(&q->getters, q, CO__W_QGET);
 }
 
-/* -------------------------------------------------------------- pass on */
+/* ------------------------------------------- cancel and pass on */
 
-void co__sync_pass_on(co_loop *loop, co_task *t)
+/* The wait queue that t, suspended on a primitive, sits in. */
+static co_waitq *queue_of(co_task *t)
+{
+    switch (t->wait) {
+    case CO__W_EVENT:
+        return &((co_event *)t->wait_on)->waiters;
+    case CO__W_LOCK:
+        return &((co_lock *)t->wait_on)->waiters;
+    case CO__W_SEM:
+        return &((co_sem *)t->wait_on)->waiters;
+    case CO__W_QGET:
+        return &((co_queue *)t->wait_on)->getters;
+    case CO__W_QPUT:
+        return &((co_queue *)t->wait_on)->putters;
+    default:
+        return NULL;
+    }
+}
+
+/* A waiter is cancelled: it leaves its wait queue. */
+static bool sync_cancel(co_loop *loop, co_task *t)
+{
+    co_waitq *q = queue_of(t);
+    (void)loop;
+    if (q)
+        co__waitq_remove(q, t);
+    return true;
+}
+
+/* A waiter woken by a primitive was cancelled before it ran: the wake-up it
+ * will not use goes to the next waiter. */
+static void sync_pass_on(co_loop *loop, co_task *t)
 {
     (void)loop;
     switch (t->woke_from) {
     case CO__W_LOCK:
         if (t->flags & CO__T_HANDED)
-            co_lock_release(t->wait_on);
+            hand_on(t->wait_on);
         break;
     case CO__W_SEM:
         if (t->flags & CO__T_HANDED)
@@ -323,3 +417,5 @@ void co__sync_pass_on(co_loop *loop, co_task *t)
     }
     t->flags &= (uint8_t)~CO__T_HANDED;
 }
+
+static const co__wait_ops sync_wait = {sync_cancel, sync_pass_on};

@@ -126,13 +126,24 @@ static int pair_main_fn(co_gen *g)
     CO_END(self);
 }
 
+/* Runs two tasks side by side until both are done. */
+static void run_pair(co_loop *loop, co_gen *first, co_gen *second)
+{
+    pair_main *m = CO_NEW(loop, pair_main, pair_main_fn);
+    int rc;
+    cr_assert_not_null(m);
+    m->tasks[0] = first;
+    m->tasks[1] = second;
+    rc = co_run(loop, &m->gen);
+    cr_assert_eq(rc, 0, "%s", co_strerror(rc));
+}
+
 Test(stream, several_mib_in_partial_writes)
 {
     co_loop *loop = net_loop();
-    pair_main *m = CO_NEW(loop, pair_main, pair_main_fn);
     sender *s = CO_NEW(loop, sender, sender_fn);
     receiver *r = CO_NEW(loop, receiver, receiver_fn);
-    int a, b, rc;
+    int a, b;
     tcp_pair(&a, &b);
     small_send_buffer(a);
     s->fd = a;
@@ -141,10 +152,7 @@ Test(stream, several_mib_in_partial_writes)
     fill_pattern(s->data, BIG, 0);
     r->fd = b;
     r->peer = s;
-    m->tasks[0] = &s->gen;
-    m->tasks[1] = &r->gen;
-    rc = co_run(loop, &m->gen);
-    cr_assert_eq(rc, 0, "%s", co_strerror(rc));
+    run_pair(loop, &s->gen, &r->gen);
     cr_assert_eq(s->io.result, (ssize_t)BIG, "send-all: %s", co_strerror((int)s->io.result));
     cr_assert_eq(s->io.done, BIG);
     /* the receiver ran while the sender was still in the middle of its
@@ -205,27 +213,31 @@ static int slow_writer_fn(co_gen *g)
     CO_END(self);
 }
 
+/* Runs `reader` on one end of a TCP pair (its fd stored in *fd) against
+ * slow_writer on the other. */
+static void against_slow_writer(co_loop *loop, co_gen *reader, int *fd)
+{
+    slow_writer *w = CO_NEW(loop, slow_writer, slow_writer_fn);
+    int a, b;
+    cr_assert_not_null(w);
+    tcp_pair(&a, &b);
+    *fd = a;
+    w->fd = b;
+    run_pair(loop, reader, &w->gen);
+    co_fd_close(net.loop, a);
+    co_fd_close(net.loop, b);
+}
+
 Test(stream, end_of_stream)
 {
     co_loop *loop = net_loop();
-    pair_main *m = CO_NEW(loop, pair_main, pair_main_fn);
     eof_reader *r = CO_NEW(loop, eof_reader, eof_reader_fn);
-    slow_writer *w = CO_NEW(loop, slow_writer, slow_writer_fn);
-    int a, b, rc;
-    tcp_pair(&a, &b);
-    r->fd = a;
-    w->fd = b;
-    m->tasks[0] = &r->gen;
-    m->tasks[1] = &w->gen;
-    rc = co_run(loop, &m->gen);
-    cr_assert_eq(rc, 0, "%s", co_strerror(rc));
+    against_slow_writer(loop, &r->gen, &r->fd);
     cr_assert_eq(r->first, 2);
     cr_assert_eq(r->exact, CO_EOF, "%s", co_strerror((int)r->exact));
     cr_assert_eq(r->exact_done, 3, "the partial read is kept");
     cr_assert_arr_eq(r->buf, "cde", 3);
     cr_assert_eq(r->after, 0, "after the end, a read returns 0 again");
-    co_fd_close(net.loop, a);
-    co_fd_close(net.loop, b);
     rt_free_loop(loop);
 }
 
@@ -251,21 +263,10 @@ static int exact_reader_fn(co_gen *g)
 Test(stream, recv_exactly_waits_for_every_byte)
 {
     co_loop *loop = net_loop();
-    pair_main *m = CO_NEW(loop, pair_main, pair_main_fn);
     exact_reader *r = CO_NEW(loop, exact_reader, exact_reader_fn);
-    slow_writer *w = CO_NEW(loop, slow_writer, slow_writer_fn);
-    int a, b, rc;
-    tcp_pair(&a, &b);
-    r->fd = a;
-    w->fd = b;
-    m->tasks[0] = &r->gen;
-    m->tasks[1] = &w->gen;
-    rc = co_run(loop, &m->gen);
-    cr_assert_eq(rc, 0, "%s", co_strerror(rc));
+    against_slow_writer(loop, &r->gen, &r->fd);
     cr_assert_eq(r->res, 5);
     cr_assert_arr_eq(r->buf, "abcde", 5);
     cr_assert_eq(r->at_ms, 10, "it had to wait for the second piece");
-    co_fd_close(net.loop, a);
-    co_fd_close(net.loop, b);
     rt_free_loop(loop);
 }

@@ -150,58 +150,63 @@ static void run_qmain(co_loop *loop, qmain *m)
     cr_assert_eq(co_run(loop, &m->gen), 0);
 }
 
-Test(queue, put_waits_while_full_and_items_keep_their_order_across_the_wrap)
+/* A scenario of producers and consumers on one queue: who starts, with what,
+ * and the log they must write.  The scenarios differ only in this data. */
+typedef struct {
+    bool producer;
+    int first, count, pause;
+} actor_spec;
+
+typedef struct {
+    size_t cap;
+    actor_spec actors[4];
+    const char *log;
+} queue_case;
+
+static void run_case(const queue_case *c)
 {
     co_loop *loop = rt_loop();
-    qmain *m = new_qmain(loop, 2, NULL);
-    add_actor(loop, m, producer_fn, 0, 5, 0);
-    add_actor(loop, m, consumer_fn, 0, 5, 10);
+    qmain *m = new_qmain(loop, c->cap, NULL);
+    for (size_t i = 0; i < 4 && c->actors[i].count; i++) {
+        const actor_spec *a = &c->actors[i];
+        add_actor(loop, m, a->producer ? producer_fn : consumer_fn, a->first, a->count, a->pause);
+    }
     run_qmain(loop, m);
-    cr_expect_str_eq(rt.log, "p0 put 0 at 0\np0 put 1 at 0\nc1 got 0 at 0\np0 put 2 at 0\n"
-                             "c1 got 1 at 10\np0 put 3 at 10\nc1 got 2 at 20\np0 put 4 at 20\n"
-                             "c1 got 3 at 30\nc1 got 4 at 40\n");
+    cr_expect_str_eq(rt.log, c->log);
     cr_expect_eq(co_queue_size(&m->q), 0);
     rt_free_loop(loop);
 }
 
+#define P(first, count, pause) {true, first, count, pause}
+#define C(count, pause) {false, 0, count, pause}
+
+Test(queue, put_waits_while_full_and_items_keep_their_order_across_the_wrap)
+{
+    run_case(&(queue_case){2, {P(0, 5, 0), C(5, 10)},
+        "p0 put 0 at 0\np0 put 1 at 0\nc1 got 0 at 0\np0 put 2 at 0\n"
+        "c1 got 1 at 10\np0 put 3 at 10\nc1 got 2 at 20\np0 put 4 at 20\n"
+        "c1 got 3 at 30\nc1 got 4 at 40\n"});
+}
+
 Test(queue, get_waits_while_empty)
 {
-    co_loop *loop = rt_loop();
-    qmain *m = new_qmain(loop, 3, NULL);
-    add_actor(loop, m, consumer_fn, 0, 3, 0);
-    add_actor(loop, m, producer_fn, 0, 3, 10);
-    run_qmain(loop, m);
-    cr_expect_str_eq(rt.log, "p1 put 0 at 0\nc0 got 0 at 0\np1 put 1 at 10\nc0 got 1 at 10\n"
-                             "p1 put 2 at 20\nc0 got 2 at 20\n");
-    rt_free_loop(loop);
+    run_case(&(queue_case){3, {C(3, 0), P(0, 3, 10)},
+        "p1 put 0 at 0\nc0 got 0 at 0\np1 put 1 at 10\nc0 got 1 at 10\n"
+        "p1 put 2 at 20\nc0 got 2 at 20\n"});
 }
 
 Test(queue, waiting_getters_are_served_in_fifo_order)
 {
-    co_loop *loop = rt_loop();
-    qmain *m = new_qmain(loop, 3, NULL);
-    add_actor(loop, m, consumer_fn, 0, 1, 0);
-    add_actor(loop, m, consumer_fn, 0, 1, 0);
-    add_actor(loop, m, consumer_fn, 0, 1, 0);
-    add_actor(loop, m, producer_fn, 0, 3, 10);
-    run_qmain(loop, m);
-    cr_expect_str_eq(rt.log, "p3 put 0 at 0\nc0 got 0 at 0\np3 put 1 at 10\nc1 got 1 at 10\n"
-                             "p3 put 2 at 20\nc2 got 2 at 20\n");
-    rt_free_loop(loop);
+    run_case(&(queue_case){3, {C(1, 0), C(1, 0), C(1, 0), P(0, 3, 10)},
+        "p3 put 0 at 0\nc0 got 0 at 0\np3 put 1 at 10\nc1 got 1 at 10\n"
+        "p3 put 2 at 20\nc2 got 2 at 20\n"});
 }
 
 Test(queue, waiting_putters_are_served_in_fifo_order)
 {
-    co_loop *loop = rt_loop();
-    qmain *m = new_qmain(loop, 1, NULL);
-    add_actor(loop, m, producer_fn, 0, 1, 0);
-    add_actor(loop, m, producer_fn, 10, 1, 0);
-    add_actor(loop, m, producer_fn, 20, 1, 0);
-    add_actor(loop, m, consumer_fn, 0, 3, 10);
-    run_qmain(loop, m);
-    cr_expect_str_eq(rt.log, "p0 put 0 at 0\nc3 got 0 at 0\np1 put 10 at 0\n"
-                             "c3 got 10 at 10\np2 put 20 at 10\nc3 got 20 at 20\n");
-    rt_free_loop(loop);
+    run_case(&(queue_case){1, {P(0, 1, 0), P(10, 1, 0), P(20, 1, 0), C(3, 10)},
+        "p0 put 0 at 0\nc3 got 0 at 0\np1 put 10 at 0\n"
+        "c3 got 10 at 10\np2 put 20 at 10\nc3 got 20 at 20\n"});
 }
 
 Test(queue, try_put_and_try_get_never_wait)

@@ -372,7 +372,7 @@ static int putters_main_fn(co_gen *g)
     CO_END(self);
 }
 
-/* sched.c unhook(): for CO__W_QPUT it calls co__waitq_remove(t->wait_on, t)
+/* task.c unhook() (then sched.c): for CO__W_QPUT it calls co__waitq_remove(t->wait_on, t)
  * with wait_on = the co_queue, whose first member is `getters`: a cancelled
  * putter is looked for in the getters' list and stays in `putters`.  The
  * next get then "wakes" that finished task (run again, or freed memory if it

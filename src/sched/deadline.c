@@ -1,0 +1,53 @@
+/*
+ * deadline.c -- a deadline around an await (asyncio.timeout, wait_for): a
+ * timer that cancels its target when it expires, and the rule that turns
+ * that cancellation into CO_ETIMEOUT when the await ends.  A timeout of
+ * zero or less expires before the await starts, as asyncio.wait_for's does.
+ */
+#include "loop.h"
+
+int co__deadline_arm(co_deadline *d, co_gen *target, int64_t ns)
+{
+    co_loop *loop = co__loop();
+    int64_t deadline;
+    if (d == NULL || (target && target->fn == NULL))
+        return CO_EBADARG;
+    if (loop == NULL || loop->current == NULL)
+        return CO_ENOTASK;
+    d->timer.slot = 0;
+    d->timer.kind = CO__TIMER_DEADLINE;
+    d->target = target ? co__task(target) : loop->current;
+    d->owner = loop->current;
+    d->expired = false;
+    if (ns <= 0) {
+        /* asyncio's wait_for(aw, 0): no time at all.  Our own child never
+           starts; a task not yet done is cancelled now and awaited */
+        if (d->target == d->owner)
+            return CO_ETIMEOUT;
+        d->expired = !(d->target->flags & CO__T_DONE);
+        if (d->expired)
+            co_cancel(target);
+        return 0;
+    }
+    deadline = ns > INT64_MAX - loop->now ? INT64_MAX : loop->now + ns;
+    return co__heap_push(loop, &d->timer, deadline);
+}
+
+int co__deadline_end(co_deadline *d, int err)
+{
+    co_loop *loop;
+    if (d == NULL || d->owner == NULL)
+        return CO_EBADARG;
+    loop = d->owner->loop;
+    co__heap_remove(loop, &d->timer);
+    if (!d->expired)
+        return err;
+    if (d->target != d->owner) /* around a task: we cancelled it */
+        return err == CO_ECANCELLED ? CO_ETIMEOUT : err;
+    /* around our own child: our cancellation becomes a timeout, unless
+       someone else cancelled us too (asyncio.timeout's rule) */
+    if (co_uncancel(co__frame(d->owner)) == 0 && err == CO_ECANCELLED)
+        return CO_ETIMEOUT;
+    return err;
+}
+

@@ -1,0 +1,135 @@
+/*
+ * gather.c -- asyncio.gather over tasks: the owner waits until every child
+ * is done (CO_GATHER_ALL) or the first error (CO_GATHER_FIRST_ERROR).
+ *
+ * Children report through the joiner hook in their co_gather, and a
+ * cancelled owner is handled through the wait ops registered for
+ * CO__W_GATHER: the task core never calls this file by name.
+ */
+#include "loop.h"
+
+static void gather_member_done(co_loop *loop, void *joiner, co_task *c);
+static bool gather_cancel(co_loop *loop, co_task *owner);
+static void gather_pass_on(co_loop *loop, co_task *owner);
+
+static const co__join_ops gather_join = {gather_member_done};
+static const co__wait_ops gather_wait = {gather_cancel, gather_pass_on};
+
+static bool gather_ready(const co_gather *g)
+{
+    if (g->pending == 0)
+        return true;
+    /* a cancelled owner waits for every child it cancelled */
+    if (g->owner && (g->owner->flags & CO__T_CANCEL))
+        return false;
+    return g->mode == CO_GATHER_FIRST_ERROR && g->error != 0;
+}
+
+int co__gather_start(co_gather *g, co_gen *const *tasks, size_t n, int mode)
+{
+    co_loop *loop = co__loop();
+    co_task *self;
+    if (g == NULL)
+        return CO_EBADARG;
+    if (loop == NULL || loop->current == NULL)
+        return CO_ENOTASK;
+    self = loop->current;
+    if (g->owner != self) { /* the first call: adopt the children */
+        if ((tasks == NULL && n) || (mode != CO_GATHER_FIRST_ERROR && mode != CO_GATHER_ALL))
+            return CO_EBADARG;
+        for (size_t i = 0; i < n; i++) {
+            co_task *c;
+            if (tasks[i] == NULL || tasks[i]->fn == NULL)
+                return CO_EBADARG;
+            c = co__task(tasks[i]);
+            if (c == self)
+                return CO_ESELF;
+            if (c->group)
+                return CO_EBUSY;
+        }
+        g->ops = &gather_join;
+        g->tasks = tasks;
+        g->n = n;
+        g->pending = 0;
+        g->error = 0;
+        g->mode = (uint8_t)mode;
+        g->owner = self;
+        for (size_t i = 0; i < n; i++) {
+            co_task *c = co__task(tasks[i]);
+            if (c->flags & CO__T_DONE) {
+                if (g->error == 0)
+                    g->error = co_result(tasks[i]);
+                continue;
+            }
+            if (c->group == g) /* named twice: counted once, like asyncio */
+                continue;
+            if (!(c->flags & CO__T_SPAWNED) && co_spawn(tasks[i]) < 0) {
+                if (g->error == 0)
+                    g->error = CO_ENOMEM;
+                continue;
+            }
+            c->group = g;
+            g->pending++;
+        }
+    }
+    if (gather_ready(g))
+        return 1;
+    loop->waits[CO__W_GATHER] = &gather_wait;
+    co__wait_for(self, CO__W_GATHER, g);
+    return 0;
+}
+
+int co__gather_end(co_gather *g)
+{
+    if (g == NULL)
+        return CO_EBADARG;
+    /* the children let go; those still running (first error) stop reporting */
+    for (size_t i = 0; i < g->n; i++) {
+        co_task *c = co__task(g->tasks[i]);
+        if (c->group == g)
+            co__let_go(c->loop, c);
+    }
+    g->pending = 0;
+    g->owner = NULL;
+    return g->mode == CO_GATHER_FIRST_ERROR ? g->error : 0;
+}
+
+static void gather_cancel_children(co_gather *g)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        co_task *c = co__task(g->tasks[i]);
+        if (c->group == g && !(c->flags & CO__T_DONE))
+            co_cancel(g->tasks[i]);
+    }
+}
+
+/* A child finished (the joiner hook). */
+static void gather_member_done(co_loop *loop, void *joiner, co_task *c)
+{
+    co_gather *g = joiner;
+    int err = co_result(co__frame(c));
+    g->pending--;
+    if (err && g->error == 0)
+        g->error = err;
+    if (g->owner && g->owner->wait == CO__W_GATHER && gather_ready(g)) {
+        co__wake(loop, g->owner); /* cancelled before it runs: gather_pass_on */
+    }
+}
+
+
+/* The owner is cancelled while it waits: the gather cancels its children
+ * and the owner wakes when they are done. */
+static bool gather_cancel(co_loop *loop, co_task *owner)
+{
+    (void)loop;
+    gather_cancel_children(owner->wait_on);
+    return false;
+}
+
+/* Woken by the gather but cancelled before it ran: its children stop
+ * reporting to it. */
+static void gather_pass_on(co_loop *loop, co_task *owner)
+{
+    (void)loop;
+    co__gather_end(owner->wait_on);
+}

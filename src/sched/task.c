@@ -1,0 +1,310 @@
+/*
+ * task.c -- a task's life: creating one (pool block or caller storage),
+ * spawning, one step of it, finishing, cancelling, releasing; and the two
+ * awaits every task has, sleeping and awaiting another task.
+ *
+ * A task is a co_task header followed by its root generator frame.  A task
+ * that suspends has registered itself somewhere first (its own timer, a
+ * wait queue, another task, the reactor), and whatever it waits on moves it
+ * back to the ready queue.  Cancelling a task unhooks it from what it waits
+ * on and resumes it with CO_ECANCELLED thrown at its await.  The
+ * combinators above (sync, gather, groups) are never named here: they hook
+ * in through the loop's wait ops and the joiner a task reports to.
+ */
+#include "loop.h"
+
+static void init_task(co_loop *loop, co_task *t, uint8_t flags, uint32_t size)
+{
+    t->next = t->awaiters = NULL;
+    t->group = t->wait_on = NULL;
+    t->loop = loop;
+    t->timer.slot = 0;
+    t->timer.seq = 0;
+    t->timer.kind = CO__TIMER_SLEEP;
+    t->wait = CO__W_NONE;
+    t->flags = flags;
+    t->cancels = 0;
+    t->woke_from = CO__W_NONE;
+    t->reg = 0;
+    t->size = size;
+}
+
+void *co_task_new(co_loop *loop, size_t size, co_body body)
+{
+    size_t total;
+    co_task *t;
+    co_gen *frame;
+    if (loop == NULL || body == NULL || size < sizeof(co_gen) ||
+        size > UINT32_MAX - sizeof(co_task) || loop->state == CO__LOOP_CLOSED)
+        return NULL;
+    total = sizeof(co_task) + size;
+    t = co__pool_alloc(loop, total);
+    if (t == NULL)
+        return NULL;
+    init_task(loop, t, CO__T_ALLOCATED, (uint32_t)total);
+    if (co__register_task(loop, t) < 0) {
+        co__pool_free(loop, t, total);
+        return NULL;
+    }
+    frame = co__frame(t);
+    for (size_t i = 0; i < size; i++) /* a zeroed frame, as calloc would give */
+        ((unsigned char *)frame)[i] = 0;
+    co_init(frame, body);
+    return frame;
+}
+
+int co_task_init(co_loop *loop, co_task *task, co_gen *frame)
+{
+    if (loop == NULL || task == NULL || frame == NULL || frame != co__frame(task) ||
+        frame->fn == NULL)
+        return CO_EBADARG;
+    if (loop->state == CO__LOOP_CLOSED)
+        return CO_ELOOPCLOSED;
+    if ((task->flags & CO__T_LISTED) && task->loop == loop && task->reg < loop->ntasks &&
+        loop->tasks[task->reg] == task)
+        return CO_EBUSY; /* still running from an earlier init */
+    init_task(loop, task, 0, 0);
+    return 0;
+}
+
+int co_spawn(co_gen *frame)
+{
+    co_task *t;
+    if (frame == NULL || frame->fn == NULL)
+        return CO_EBADARG;
+    t = co__task(frame);
+    if (t->flags & (CO__T_SPAWNED | CO__T_DONE))
+        return CO_EBUSY;
+    if (t->loop->state == CO__LOOP_CLOSED)
+        return CO_ELOOPCLOSED;
+    if (!(t->flags & CO__T_LISTED) && co__register_task(t->loop, t) < 0)
+        return CO_ENOMEM; /* caller storage: listed while it runs */
+    t->flags |= CO__T_SPAWNED;
+    co__make_ready(t->loop, t);
+    return 0;
+}
+
+bool co_done(const co_gen *task)
+{
+    return task != NULL && (co__task(task)->flags & CO__T_DONE) != 0;
+}
+
+int co_task_result(const co_gen *task)
+{
+    if (task == NULL)
+        return CO_EBADARG;
+    return co_done(task) ? co_result(task) : CO_ENOTDONE;
+}
+
+int co_cancelling(const co_gen *task) { return task ? co__task(task)->cancels : CO_EBADARG; }
+
+int co_uncancel(co_gen *task)
+{
+    co_task *t;
+    if (task == NULL)
+        return CO_EBADARG;
+    t = co__task(task);
+    if (t->cancels > 0)
+        t->cancels--;
+    return t->cancels;
+}
+
+void co_release(co_gen *task)
+{
+    co_task *t = task ? co__task(task) : NULL;
+    if (t == NULL || !(t->flags & CO__T_ALLOCATED))
+        return;
+    /* a gather still reads its tasks: it frees them when it ends */
+    if ((t->flags & CO__T_DONE || !(t->flags & CO__T_SPAWNED)) && !t->group)
+        co__free_task(t->loop, t);
+    else
+        t->flags |= CO__T_RELEASED;
+}
+
+/* -------------------------------------------------------- cancellation */
+
+/* Unhooks t from whatever it waits on.  False when it must stay suspended
+ * (a file job still runs in a worker and owns memory in its frame, or what
+ * it awaits lets it go once its own children are done).  The wait kinds of
+ * sync, gather and groups are reached through the ops they registered. */
+static bool unhook(co_loop *loop, co_task *t)
+{
+    const co__wait_ops *ops;
+    switch (t->wait) {
+    case CO__W_TIMER:
+        co__heap_remove(loop, &t->timer);
+        break;
+    case CO__W_TASK: /* like asyncio: the awaited task is cancelled, and
+                        the awaiter wakes when it has finished */
+        co_cancel(co__frame(t->wait_on));
+        return false;
+    case CO__W_FD:
+    case CO__W_JOB:
+        if (!loop->io->cancel(loop, t))
+            return false;
+        break;
+    default:
+        ops = t->wait < CO__W_KINDS ? loop->waits[t->wait] : NULL;
+        if (ops && !ops->cancel(loop, t))
+            return false;
+        break;
+    }
+    t->wait = CO__W_NONE;
+    return true;
+}
+
+int co_cancel(co_gen *task)
+{
+    co_task *t;
+    co_loop *loop;
+    if (task == NULL || task->fn == NULL)
+        return CO_EBADARG;
+    t = co__task(task);
+    loop = t->loop;
+    if (t->flags & CO__T_DONE)
+        return 0;
+    if (t->cancels < UINT8_MAX)
+        t->cancels++;
+    if (t->wait == CO__W_TASK && t != loop->current) {
+        /* asyncio hands the cancellation to the task awaited: the awaiter
+           ends cancelled only if that one does */
+        co_cancel(co__frame(t->wait_on));
+        return 1;
+    }
+    t->flags |= CO__T_CANCEL;
+    if (!(t->flags & CO__T_SPAWNED)) { /* Python: a task is scheduled when created */
+        t->flags |= CO__T_SPAWNED;
+        co__make_ready(loop, t);
+        return 1;
+    }
+    /* a waiting task is resumed now; a ready or running one at its next await */
+    if (t != loop->current && t->wait != CO__W_READY && t->wait != CO__W_NONE && unhook(loop, t))
+        co__make_ready(loop, t);
+    return 1;
+}
+
+/* ---------------------------------------------------------- one step */
+
+static void finish_task(co_loop *loop, co_task *t)
+{
+    co_task *w = t->awaiters, *order = NULL;
+    bool held = t->group != NULL; /* a gather or group reads it until it ends */
+    t->flags |= CO__T_DONE;
+    t->flags &= (uint8_t)~CO__T_CANCEL;
+    t->wait = CO__W_NONE;
+    co__heap_remove(loop, &t->timer);
+    /* awaiters are stacked newest first: wake them oldest first */
+    while (w) {
+        co_task *next = w->next;
+        w->next = order;
+        order = w;
+        w = next;
+    }
+    t->awaiters = NULL;
+    while (order) {
+        co_task *next = order->next;
+        co__make_ready(loop, order);
+        order = next;
+    }
+    if (held) /* the gather or group it reports to, through its hook */
+        (*(const co__join_ops *const *)t->group)->member_done(loop, t->group, t);
+    if (!(t->flags & CO__T_ALLOCATED))
+        co__unregister_task(loop, t); /* caller storage is listed only while it runs */
+    else if ((t->flags & CO__T_RELEASED) && t != loop->main && !held)
+        co__free_task(loop, t);
+}
+
+/* A gather or group lets go of task c: free it if its owner already did. */
+void co__let_go(co_loop *loop, co_task *c)
+{
+    c->group = NULL;
+    if ((c->flags & (CO__T_RELEASED | CO__T_DONE)) == (CO__T_RELEASED | CO__T_DONE))
+        co__free_task(loop, c);
+}
+
+/* One step of t: resumes it until it awaits something or ends. */
+void co__run_task(co_loop *loop, co_task *t)
+{
+    co_gen *frame = co__frame(t);
+    int st;
+    loop->current = t;
+    for (;;) {
+        t->wait = CO__W_NONE;
+        if (t->flags & CO__T_CANCEL) {
+            t->flags &= (uint8_t)~CO__T_CANCEL;
+            /* the wake-up it will not use goes to whoever else waits */
+            if ((t->flags & CO__T_WOKEN) && t->woke_from < CO__W_KINDS) {
+                const co__wait_ops *ops = loop->waits[t->woke_from];
+                if (ops && ops->pass_on)
+                    ops->pass_on(loop, t);
+            }
+            t->woke_from = CO__W_NONE;
+            t->flags &= (uint8_t)~(CO__T_WOKEN | CO__T_HANDED);
+            st = co_throw(frame, CO_ECANCELLED);
+        } else {
+            t->flags &= (uint8_t)~CO__T_WOKEN;
+            st = co_next(frame);
+        }
+        if (st != CO_YIELDED || t->wait != CO__W_NONE)
+            break;
+        /* a bare yield awaits nothing: like asyncio's "Task got bad yield" */
+        st = co_throw(frame, CO_EBADYIELD);
+        if (st != CO_YIELDED || t->wait != CO__W_NONE)
+            break;
+    }
+    loop->current = NULL;
+    if (st != CO_YIELDED) {
+        finish_task(loop, t);
+        return;
+    }
+    /* cancelled while it ran (by itself or a task it woke): resume it at once */
+    if ((t->flags & CO__T_CANCEL) && t->wait != CO__W_READY && unhook(loop, t))
+        co__make_ready(loop, t);
+}
+
+/* ------------------------------------------------------------- awaits */
+
+int co__sleep(int64_t ns)
+{
+    co_loop *loop = co__loop();
+    co_task *t;
+    int64_t deadline;
+    if (loop == NULL || loop->current == NULL)
+        return CO_ENOTASK;
+    t = loop->current;
+    co__wait_for(t, CO__W_TIMER, NULL);
+    if (ns <= 0) { /* asyncio.sleep(0): go behind every other ready task */
+        co__make_ready(loop, t);
+        return 0;
+    }
+    deadline = ns > INT64_MAX - loop->now ? INT64_MAX : loop->now + ns;
+    if (co__heap_push(loop, &t->timer, deadline) < 0) {
+        t->wait = CO__W_NONE;
+        return CO_ENOMEM;
+    }
+    return 0;
+}
+
+int co__await_task(co_gen *task)
+{
+    co_loop *loop = co__loop();
+    co_task *self, *t;
+    if (loop == NULL || loop->current == NULL)
+        return CO_ENOTASK;
+    if (task == NULL || task->fn == NULL)
+        return CO_EBADARG;
+    self = loop->current;
+    t = co__task(task);
+    if (t == self)
+        return CO_ESELF;
+    if (t->flags & CO__T_DONE)
+        return 1;
+    if (!(t->flags & CO__T_SPAWNED)) /* awaiting an unscheduled task starts it */
+        co_spawn(task);
+    self->next = t->awaiters;
+    t->awaiters = self;
+    co__wait_for(self, CO__W_TASK, t);
+    return 0;
+}
+
+int co__await_task_end(co_gen *task) { return co_result(task); }
