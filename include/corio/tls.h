@@ -65,7 +65,7 @@ CO_API int co_stream_start_tls(co_stream *s, co_tls *ctx, const char *server_nam
 /* OpenSSL's text for the last TLS failure of s ("certificate verify
  * failed: ..."), or of this thread's last co_tls_client / co_tls_server
  * when s is NULL; "" when there was none. */
-const char *co_tls_reason(const co_stream *s);
+CO_API const char *co_tls_reason(const co_stream *s);
 
 /* Whether this libcorio was built with OpenSSL. */
 CO_API bool co_tls_available(void);
