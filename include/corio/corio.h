@@ -84,5 +84,7 @@ CO_API int co__wait_fd_end(void);
 #include <corio/dns.h>
 #include <corio/udp.h>
 #include <corio/process.h>
+#include <corio/stream.h>
+#include <corio/tls.h>
 
 #endif /* CORIO_CORIO_H */

@@ -72,6 +72,13 @@ extern "C" {
 #define CO_EAI_AGAIN (-1153)    /* temporary failure in name resolution            */
 #define CO_EAI_FAIL (-1154)     /* non-recoverable failure in name resolution      */
 #define CO_EAI_FAMILY (-1155)   /* address family not supported by the resolver    */
+#define CO_ELIMIT (-1140)       /* a stream's buffer limit came first (LimitOverrunError) */
+#define CO_ESTREAMCLOSED (-1141) /* writing to a stream after write_eof or close     */
+#define CO_ETLS (-1142)         /* a TLS failure (co_tls_reason has OpenSSL's text)  */
+#define CO_ETLSCERT (-1143)     /* TLS: the peer's certificate is not trusted        */
+#define CO_ETLSHOST (-1144)     /* TLS: the certificate is not for that host name    */
+#define CO_ETLSPROTO (-1145)    /* TLS: not TLS, or no protocol version in common    */
+#define CO_ENOTLS (-1146)       /* TLS: built without OpenSSL (libssl-dev)           */
 
 /* The text for any code: the core's, the runtime's, or a negative errno. */
 CO_API const char *co_strerror(int code);

@@ -51,6 +51,13 @@ const char *co_strerror(int code)
     case CO_EAI_AGAIN: return "temporary failure in name resolution";
     case CO_EAI_FAIL: return "non-recoverable failure in name resolution";
     case CO_EAI_FAMILY: return "address family not supported by the resolver";
+    case CO_ELIMIT: return "stream buffer limit reached (LimitOverrunError); the data is kept";
+    case CO_ESTREAMCLOSED: return "stream is closed for writing";
+    case CO_ETLS: return "TLS failure";
+    case CO_ETLSCERT: return "TLS: certificate not trusted";
+    case CO_ETLSHOST: return "TLS: certificate is not for this host name";
+    case CO_ETLSPROTO: return "TLS: protocol mismatch (not TLS, or no version in common)";
+    case CO_ENOTLS: return "TLS unavailable: corio was built without OpenSSL (libssl-dev)";
     default: break;
     }
     if (code <= -1000 && code > -1100)
