@@ -40,7 +40,6 @@ static bool pending(const co_handle *h) { return h->loop && h->node.wait != CO__
  * loop's allocator when h is NULL.  NULL with *rc set on an error. */
 static co_handle *take(co_loop *loop, co_handle *h, void (*fn)(void *), void *arg, int *rc)
 {
-    co_task zero = {0};
     uint8_t flags = 0;
     *rc = 0;
     if (loop == NULL || fn == NULL) {
@@ -62,7 +61,7 @@ static co_handle *take(co_loop *loop, co_handle *h, void (*fn)(void *), void *ar
         *rc = CO_EBUSY;
         return NULL;
     }
-    h->node = zero; /* loop NULL: a callback, not a task */
+    co__zero(&h->node, sizeof h->node); /* loop NULL: a callback, not a task */
     h->node.timer.kind = CO__TIMER_HANDLE;
     h->node.flags = flags;
     h->fn = fn;
