@@ -67,6 +67,8 @@ extern "C" {
                                     frames, or a send into a CO_AWAIT chain        */
 #define CO_ELOSTRESUME (-1010)   /* resume point not found: a yield inside a
                                     `switch` statement in the switch form          */
+#define CO_ESTOPITERATION (-1011) /* the body let CO_EEXHAUSTED escape: PEP 479's
+                                    RuntimeError("generator raised StopIteration") */
 
 /* inspect.getgeneratorstate() */
 enum co_state { CO_CREATED, CO_RUNNING, CO_SUSPENDED, CO_CLOSED };
@@ -98,7 +100,8 @@ struct co_gen {
     int16_t top;   /* <0: a child; offset back to the outermost frame.
                       >0: outermost; offset to the innermost active frame */
     uint16_t line; /* source line of the last suspension                  */
-    uint8_t state; /* enum co_state                                       */
+    uint8_t state; /* bits 0-1: enum co_state; 2-7, outermost frames only:
+                      where its co_ctx is (co_ctx_attach)                 */
     uint8_t flags; /* CO__F_*                                             */
     co_lc lc;      /* where the body resumes.  Last, so that every other
                       field sits at the same offset in both forms: code
@@ -110,6 +113,8 @@ struct co_gen {
 #define CO__F_FINALLY 0x02 /* the cleanup section has been entered           */
 #define CO__F_THROWN 0x04  /* `err` was raised at the current resume point   */
 #define CO__F_SENT 0x08    /* the current resume is a send                    */
+#define CO__F_NOVALUE 0x10 /* the last yield-from met an already finished child */
+#define CO__F_CTX 0x20     /* an outermost frame with a co_ctx (state bits 2-7) */
 
 /* Internal statuses a body returns to the driver (never seen by users). */
 #define CO__DELEGATED 2
@@ -144,6 +149,12 @@ enum co_trace_event {
    the same outermost frame, which the compiler cannot see. */
 #define CO__AT(g, off) ((co_gen *)(void *)((uintptr_t)(g) + (uintptr_t)(intptr_t)(off)))
 #define CO__OFFSET(from, to) ((int16_t)((char *)(to) - (char *)(from)))
+
+static inline unsigned co__st(const co_gen *g) { return g->state & 3u; }
+static inline void co__set_st(co_gen *g, unsigned st) { g->state = (uint8_t)((g->state & ~3u) | st); }
+
+/* A state byte whose context bits disagree with CO__F_CTX is corrupt. */
+static inline bool co__corrupt(const co_gen *g) { return ((g->state >> 2) != 0) != ((g->flags & CO__F_CTX) != 0); }
 
 static inline co_gen *co__root(co_gen *g) { return g->top < 0 ? CO__AT(g, g->top) : g; }
 
@@ -184,9 +195,9 @@ static inline void co_init(co_gen *g, co_body fn)
 /* inspect.getgeneratorstate(g); a child of a running delegation is RUNNING. */
 static inline enum co_state co_state(const co_gen *g)
 {
-    if (g->top < 0 && co__root((co_gen *)g)->state == CO_RUNNING)
+    if (g->top < 0 && co__st(co__root((co_gen *)g)) == CO_RUNNING)
         return CO_RUNNING;
-    return (enum co_state)g->state;
+    return (enum co_state)co__st(g);
 }
 
 /* g.gi_yieldfrom: the frame g is delegating to, or NULL. */
@@ -197,7 +208,7 @@ static inline unsigned co_line(const co_gen *g) { return g->line; }
 
 /* Once closed: 0 if it returned, else the error it finished with (CO_EXIT
  * when close() ended it); 0 while it has not finished. */
-static inline int co_result(const co_gen *g) { return g->state == CO_CLOSED ? g->err : 0; }
+static inline int co_result(const co_gen *g) { return co__st(g) == CO_CLOSED ? g->err : 0; }
 
 static inline const char *co_gen_strerror(int code)
 {
@@ -214,8 +225,194 @@ static inline const char *co_gen_strerror(int code)
     case CO_EBADARG: return "invalid argument";
     case CO_ELAYOUT: return "values cannot pass between these frames (out/in differ, or an await chain)";
     case CO_ELOSTRESUME: return "resume point lost (a yield inside a switch statement?)";
+    case CO_ESTOPITERATION: return "generator raised StopIteration (PEP 479)";
     default: return "unknown error";
     }
+}
+
+/* ------------------------------------------- context and error records */
+
+/*
+ * A delegation tree can carry a context: storage that every frame of the
+ * tree reaches through its outermost frame.  It is a `co_ctx` field of the
+ * outermost frame, attached once after CO_INIT; only frames that attach one
+ * pay for it, and the header does not grow (its place is kept in spare bits
+ * of `state`).
+ *
+ *     typedef struct { co_gen gen; int out, in; co_ctx ctx; ... } job;
+ *     co_error why;
+ *     CO_INIT(&j, job_fn);
+ *     co_ctx_attach(&j.gen, &j.ctx);
+ *     j.ctx.error = &why;              // raised errors are described here
+ */
+typedef struct co_error co_error;
+typedef struct co_ctx {
+    co_gen *owner;   /* the outermost frame it is attached to (set by attach) */
+    co_error *error; /* where raised errors are described, or NULL            */
+    void *arena;     /* where recursive child frames come from, or NULL       */
+} co_ctx;
+
+/* The longest message kept (with its NUL), and the frames a traceback keeps;
+   define either before the include to change it. */
+#ifndef CO_ERROR_MESSAGE
+#define CO_ERROR_MESSAGE 64
+#endif
+#ifndef CO_TRACEBACK
+#define CO_TRACEBACK 8
+#endif
+
+/* One line of a traceback: a body and the line it stood at. */
+typedef struct co_frame_info {
+    const char *body; /* the body function's name (__func__) */
+    unsigned line;
+} co_frame_info;
+
+/*
+ * What the last error raised in a tree was, Python's exception object: its
+ * code (the class), an int payload (ValueError(7) is code VALUE_ERROR, value
+ * 7), a message, where it was raised and the frames it unwound through,
+ * innermost first (Python prints them outermost first).  Thrown-in errors
+ * (co_throw) have no file.  `depth` counts every frame unwound through, also
+ * those past CO_TRACEBACK that `tb` had no room for.
+ */
+struct co_error {
+    int code;
+    long value;
+    const char *file; /* where it was raised, or NULL */
+    unsigned line;
+    unsigned depth;
+    co_frame_info tb[CO_TRACEBACK];
+    const co_gen *last_frame; /* private: the frame tb[depth - 1] is */
+    char message[CO_ERROR_MESSAGE];
+};
+
+/* Attaches ctx, a field of g's frame within its first 63 pointer-sizes, to g
+ * (an outermost frame, after CO_INIT).  0 or CO_EBADARG. */
+static inline int co_ctx_attach(co_gen *g, co_ctx *ctx)
+{
+    ptrdiff_t off = (char *)ctx - (char *)g;
+    ptrdiff_t unit = (ptrdiff_t)sizeof(void *);
+    if (g == NULL || ctx == NULL || off <= 0 || off % unit != 0 || off / unit > 63)
+        return CO_EBADARG;
+    ctx->owner = g;
+    g->state = (uint8_t)((unsigned)co__st(g) | (unsigned)(off / unit) << 2);
+    g->flags |= CO__F_CTX;
+    return 0;
+}
+
+/* The context of the tree g belongs to, or NULL. */
+static inline co_ctx *co_ctx_of(co_gen *g)
+{
+    co_gen *root;
+    co_ctx *ctx;
+    if (g == NULL)
+        return NULL;
+    root = co__root(g);
+    if (!(root->flags & CO__F_CTX))
+        return NULL;
+    ctx = (co_ctx *)(void *)((char *)root + (size_t)(root->state >> 2) * sizeof(void *));
+    return ctx->owner == root ? ctx : NULL; /* a frame copied elsewhere has none */
+}
+
+static inline co_error *co__record(co_gen *g)
+{
+    co_ctx *ctx = co_ctx_of(g);
+    return ctx ? ctx->error : NULL;
+}
+
+/* The message, or the code's own text when it has none. */
+static inline const char *co_error_text(const co_error *e)
+{
+    return e->message[0] ? e->message : co_gen_strerror(e->code);
+}
+
+static inline void co__tb_add(co_error *e, const co_gen *g, const char *body, unsigned line)
+{
+    if (e->depth < CO_TRACEBACK) {
+        e->tb[e->depth].body = body;
+        e->tb[e->depth].line = line;
+    }
+    e->depth++;
+    e->last_frame = g;
+}
+
+/* Starts describing a new error. */
+static inline void co__describe(co_error *e, int code, long value, const char *file, unsigned line)
+{
+    e->code = code;
+    e->value = value;
+    e->file = file;
+    e->line = line;
+    e->depth = 0;
+    e->last_frame = NULL;
+    e->message[0] = '\0';
+}
+
+/* The message formatter gen.h carries, as it may use no libc: `%d` prints
+ * the error's value, `%s` the string argument, `%%` a percent sign; the
+ * rest is copied, cut to fit. */
+static inline void co__format(char *out, size_t n, const char *fmt, long value, const char *str)
+{
+    size_t i = 0;
+    while (*fmt && i + 1 < n) {
+        if (fmt[0] == '%' && fmt[1] == 'd') {
+            char digits[24];
+            unsigned long u = value < 0 ? 0ul - (unsigned long)value : (unsigned long)value;
+            int k = 0;
+            do
+                digits[k++] = (char)('0' + u % 10);
+            while ((u /= 10) != 0);
+            if (value < 0)
+                digits[k++] = '-';
+            while (k > 0 && i + 1 < n)
+                out[i++] = digits[--k];
+            fmt += 2;
+        } else if (fmt[0] == '%' && fmt[1] == 's') {
+            const char *p = str ? str : "(null)";
+            while (*p && i + 1 < n)
+                out[i++] = *p++;
+            fmt += 2;
+        } else {
+            out[i++] = *fmt;
+            fmt += fmt[0] == '%' && fmt[1] == '%' ? 2 : 1;
+        }
+    }
+    if (n)
+        out[i] = '\0';
+}
+
+/* A raise in body `body` at file:line: the record describes it. */
+static inline void co__raised(co_gen *g, int code, long value, const char *fmt, const char *str,
+                              const char *file, unsigned line, const char *body)
+{
+    co_error *e = co__record(g);
+    if (e == NULL)
+        return;
+    co__describe(e, code, value, file, line);
+    if (fmt)
+        co__format(e->message, sizeof e->message, fmt, value, str);
+    co__tb_add(e, g, body, line);
+}
+
+#if defined(__GNUC__)
+#define CO__COLD __attribute__((cold))
+#else
+#define CO__COLD
+#endif
+
+static inline CO__COLD void co__unwound_slow(co_gen *g, int err, const char *body)
+{
+    co_error *e = co__record(g);
+    if (e != NULL && e->code == err && e->last_frame != g)
+        co__tb_add(e, g, body, g->line);
+}
+
+/* A frame finishes with err: the error unwound through it.  Inline, only the
+ * test of whether the tree has a context at all. */
+static inline void co__unwound(co_gen *g, int err, const char *body)
+{
+    if (err < 0 && (co__root(g)->flags & CO__F_CTX))
+        co__unwound_slow(g, err, body);
 }
 
 /* ---------------------------------------------------------------- driver */
@@ -223,11 +420,11 @@ static inline const char *co_gen_strerror(int code)
 /* Whether g may be resumed from outside (0), or why not. */
 static inline int co__usable(const co_gen *g)
 {
-    if (g == NULL || g->fn == NULL || g->state > CO_CLOSED)
+    if (g == NULL || g->fn == NULL || co__corrupt(g))
         return CO_EBADFRAME;
     if (g->top < 0)
-        return co__root((co_gen *)g)->state == CO_RUNNING ? CO_ERUNNING : CO_EDELEGATED;
-    if (g->state == CO_RUNNING)
+        return co__st(co__root((co_gen *)g)) == CO_RUNNING ? CO_ERUNNING : CO_EDELEGATED;
+    if (co__st(g) == CO_RUNNING)
         return CO_ERUNNING;
     return 0;
 }
@@ -267,20 +464,20 @@ static inline co_gen *co__parent(co_gen *root, co_gen *c)
 static inline int co__drive(co_gen *root, co_gen *f, int in, co_gen *stop)
 {
     int st;
-    root->state = CO_RUNNING;
+    co__set_st(root, CO_RUNNING);
     for (;;) {
         /* in a cleanup section, a plain resume keeps the error being unwound */
         if (!((f->flags & CO__F_FINALLY) && in >= 0))
             f->err = (int16_t)in;
-        f->flags = (uint8_t)((f->flags & ~(CO__F_THROWN | CO__F_SENT)) |
+        f->flags = (uint8_t)((f->flags & ~(CO__F_THROWN | CO__F_SENT | CO__F_NOVALUE)) |
                              (in < 0 ? CO__F_THROWN : in == CO__SENT ? CO__F_SENT : 0));
-        f->state = CO_RUNNING;
+        co__set_st(f, CO_RUNNING);
         st = f->fn(f);
         if (st == CO_YIELDED)
             break;
         if (st == CO__DELEGATED) { /* f now waits on a child: run the child */
             f = co__leaf(root);
-            root->state = CO_RUNNING;
+            co__set_st(root, CO_RUNNING);
             in = 0;
             continue;
         }
@@ -294,8 +491,8 @@ static inline int co__drive(co_gen *root, co_gen *f, int in, co_gen *stop)
             in = st;
         }
     }
-    if (root->state == CO_RUNNING) /* root itself neither yielded nor finished */
-        root->state = CO_SUSPENDED;
+    if (co__st(root) == CO_RUNNING) /* root itself neither yielded nor finished */
+        co__set_st(root, CO_SUSPENDED);
     return st;
 }
 
@@ -303,13 +500,13 @@ static inline int co__drive(co_gen *root, co_gen *f, int in, co_gen *stop)
 static inline int co__close(co_gen *root, co_gen *g)
 {
     int e = CO_EXIT, st;
-    if (g->state == CO_CREATED) { /* closing an unstarted generator runs nothing */
-        g->state = CO_CLOSED;
+    if (co__st(g) == CO_CREATED) { /* closing an unstarted generator runs nothing */
+        co__set_st(g, CO_CLOSED);
         g->err = CO_EXIT;
         CO__TRACE(CO_TRACE_FINISH, g, (const char *)0, g->line);
         return 0;
     }
-    if (g->state == CO_CLOSED)
+    if (co__st(g) == CO_CLOSED)
         return 0;
     if (g->sub) {
         co_gen *c = CO__AT(g, g->sub);
@@ -328,7 +525,7 @@ static inline int co__close(co_gen *root, co_gen *g)
 static inline int co_next(co_gen *g)
 {
     int bad;
-    if (g != NULL && g->state == CO_SUSPENDED && g->top >= 0) { /* the common case */
+    if (g != NULL && co__st(g) == CO_SUSPENDED && g->top >= 0) { /* the common case */
         CO__TRACE(CO_TRACE_RESUME, g, (const char *)0, g->line);
         return co__drive(g, co__leaf(g), 0, g);
     }
@@ -336,7 +533,7 @@ static inline int co_next(co_gen *g)
     if (bad)
         return bad;
     CO__TRACE(CO_TRACE_RESUME, g, (const char *)0, g->line);
-    if (g->state == CO_CLOSED)
+    if (co__st(g) == CO_CLOSED)
         return CO_EEXHAUSTED;
     return co__drive(g, co__leaf(g), 0, g);
 }
@@ -349,9 +546,9 @@ static inline int co__send(co_gen *g, const void *in, size_t n)
     if (bad)
         return bad;
     CO__TRACE(CO_TRACE_SEND, g, (const char *)0, g->line);
-    if (g->state == CO_CREATED)
+    if (co__st(g) == CO_CREATED)
         return CO_ENOTSTARTED;
-    if (g->state == CO_CLOSED)
+    if (co__st(g) == CO_CLOSED)
         return CO_EEXHAUSTED;
     f = co__leaf(g);
     if (f != g) {
@@ -367,7 +564,7 @@ static inline int co__send_refused(const co_gen *g)
     int bad = co__usable(g);
     if (bad)
         return bad;
-    return g->state == CO_CREATED ? CO_ENOTSTARTED : g->state == CO_CLOSED ? CO_EEXHAUSTED : 0;
+    return co__st(g) == CO_CREATED ? CO_ENOTSTARTED : co__st(g) == CO_CLOSED ? CO_EEXHAUSTED : 0;
 }
 /* g.send(value): stores value in the frame's `in` (only if g can take it)
  * and resumes g.  The frame expression is evaluated more than once. */
@@ -385,13 +582,15 @@ static inline int co_throw(co_gen *g, int err)
     if (err >= 0 || err < INT16_MIN)
         return CO_EBADARG;
     CO__TRACE(CO_TRACE_THROW, g, (const char *)0, g->line);
-    if (g->state != CO_SUSPENDED) { /* created: finishes unrun; closed: raised back */
-        if (g->state == CO_CREATED) {
-            g->state = CO_CLOSED;
-            g->err = (int16_t)err;
-            CO__TRACE(CO_TRACE_FINISH, g, (const char *)0, g->line);
-        }
+    if (co__st(g) != CO_CLOSED && co__record(g) != NULL) /* thrown in: no file */
+        co__describe(co__record(g), err, 0, (const char *)0, 0);
+    if (co__st(g) == CO_CLOSED) /* raised straight back */
         return err;
+    if (co__st(g) == CO_CREATED) { /* finishes unrun, PEP 479 applying */
+        co__set_st(g, CO_CLOSED);
+        g->err = (int16_t)(err == CO_EEXHAUSTED ? CO_ESTOPITERATION : err);
+        CO__TRACE(CO_TRACE_FINISH, g, (const char *)0, g->line);
+        return g->err;
     }
     if (err == CO_EXIT && g->sub) { /* like Python: close the delegate, then raise here */
         co_gen *c = CO__AT(g, g->sub);
@@ -420,7 +619,7 @@ static inline int co__suspend(co_gen *g, co_lc lc, unsigned line)
 {
     g->lc = lc;
     g->line = (uint16_t)line;
-    g->state = CO_SUSPENDED;
+    co__set_st(g, CO_SUSPENDED);
     return CO_YIELDED;
 }
 
@@ -439,29 +638,45 @@ static inline void co__set_thrown(co_gen *g, int err)
     g->flags = (uint8_t)(err < 0 ? g->flags | CO__F_THROWN : g->flags & ~CO__F_THROWN);
 }
 
-/* On resume: true when a thrown error must unwind to the cleanup section. */
-static inline bool co__unwinds(co_gen *g, bool caught, co_lc finally_lc, co_lc end_lc)
+/* On resume: true when a thrown error must unwind (to the innermost handler). */
+static inline bool co__unwinds(const co_gen *g, bool caught)
 {
-    if (!(g->flags & CO__F_THROWN) || caught)
-        return false;
-    g->lc = (g->flags & CO__F_FINALLY) ? end_lc : finally_lc;
-    return true;
+    return (g->flags & CO__F_THROWN) && !caught;
 }
 
-/* Return (err 0) or raise: sets the outcome and where the body goes on. */
-static inline void co__leave(co_gen *g, int err, co_lc finally_lc, co_lc end_lc)
+/* Return (err 0) or raise: records the outcome the handlers will see. */
+static inline void co__leave(co_gen *g, int err)
 {
     if (err > 0 || err < INT16_MIN) /* raising a non-error is itself an error */
         err = CO_EBADARG;
     co__set_thrown(g, err);
-    g->lc = (g->flags & CO__F_FINALLY) ? end_lc : finally_lc;
 }
 
-static inline int co__finish(co_gen *g, co_lc finally_lc, co_lc end_lc)
+/* raise err: 0, positive or out of range is CO_EBADARG. */
+static inline void co__raise(co_gen *g, int err) { co__leave(g, err ? err : CO_EBADARG); }
+
+/* Where an error or a return outside any CO_TRY goes: the cleanup section,
+ * or, from inside it, the end. */
+static inline co_lc co__body_exit(const co_gen *g, co_lc finally_lc, co_lc end_lc)
+{
+    return (g->flags & CO__F_FINALLY) ? end_lc : finally_lc;
+}
+
+/* PEP 479: "exhausted" escaping a body would read, to its caller, as a
+ * normal end of the generator; it finishes with CO_ESTOPITERATION instead. */
+static inline int co__finish(co_gen *g, co_lc finally_lc, co_lc end_lc, const char *body)
 {
     if (g->lc != finally_lc && g->lc != end_lc)
         g->err = CO_ELOSTRESUME;
-    g->state = CO_CLOSED;
+    else if (g->err == CO_EEXHAUSTED) {
+        co_error *e = co__record(g);
+        g->err = CO_ESTOPITERATION;
+        if (e != NULL && e->code == CO_EEXHAUSTED)
+            e->code = CO_ESTOPITERATION;
+    }
+    co__set_st(g, CO_CLOSED);
+    if (g->err < 0)
+        co__unwound(g, g->err, body);
     return g->err;
 }
 
@@ -474,20 +689,25 @@ static inline bool co__delegate(co_gen *p, co_gen *c, bool values, bool layout_o
                                 unsigned line)
 {
     co_gen *root = co__root(p), *d = c;
+    p->flags &= (uint8_t)~CO__F_NOVALUE;
     if (!layout_ok) {
         co__set_thrown(p, CO_ELAYOUT);
         return false;
     }
-    if (c->fn == NULL || c->state > CO_CLOSED) {
+    if (c->fn == NULL || co__corrupt(c)) {
         co__set_thrown(p, CO_EBADFRAME);
         return false;
     }
-    if (c->state == CO_CLOSED) { /* `yield from` an exhausted generator returns at once */
-        co__set_thrown(p, 0);
+    if (co__st(c) == CO_CLOSED) {
+        /* `yield from` an exhausted generator is None at once: no error, and
+           in a cleanup section the error being unwound stays pending */
+        if (!(p->flags & CO__F_FINALLY))
+            p->err = 0;
+        p->flags = (uint8_t)((p->flags & ~CO__F_THROWN) | CO__F_NOVALUE);
         return false;
     }
-    if (c->state == CO_RUNNING || c->top < 0) {
-        co__set_thrown(p, c->state == CO_RUNNING ? CO_ERUNNING : CO_EDELEGATED);
+    if (co__st(c) == CO_RUNNING || c->top < 0) {
+        co__set_thrown(p, co__st(c) == CO_RUNNING ? CO_ERUNNING : CO_EDELEGATED);
         return false;
     }
     p->sub = CO__OFFSET(p, c);
@@ -507,7 +727,7 @@ static inline bool co__delegate(co_gen *p, co_gen *c, bool values, bool layout_o
     root->top = CO__OFFSET(root, d);
     p->lc = lc;
     p->line = (uint16_t)line;
-    p->state = CO_SUSPENDED;
+    co__set_st(p, CO_SUSPENDED);
     return true;
 }
 
@@ -561,6 +781,11 @@ static inline bool co__delegate(co_gen *p, co_gen *c, bool values, bool layout_o
 #ifdef CO_USE_LABELS
 #define CO_BEGIN(self)                                                                   \
     co_gen *const co__self = &(self)->gen;                                               \
+    CO__TRY_TOP;                                                                         \
+    if (0) {                                                                             \
+    co__try_here: /* an error or a return outside any CO_TRY */                          \
+        co__self->lc = co__body_exit(co__self, CO__LC_FINALLY, CO__LC_END);              \
+    }                                                                                    \
 co__dispatch:                                                                            \
     switch (co__self->lc == CO__LC_START     ? 0                                         \
             : co__self->lc == CO__LC_FINALLY ? 1                                         \
@@ -568,16 +793,35 @@ co__dispatch:                                                                   
                                              : 3) {                                      \
     case 3: CO__GOTO_LC(co__self->lc);                                                   \
     case 0:                                                                              \
+    if (0)                                                                               \
+        goto co__try_here;                                                               \
     co__base:
 #define CO__FINALLY_CASE case 1:
+/* Goes to the innermost handler: a block-scoped label of the innermost
+   CO_TRY, or the body's own, which leads to the cleanup section. */
+#define CO__UNWIND                                                                       \
+    do {                                                                                 \
+        goto co__try_here;                                                               \
+    } while (0)
 #else
 #define CO_BEGIN(self)                   \
     co_gen *const co__self = &(self)->gen; \
+    CO__TRY_TOP;                         \
 co__dispatch:                            \
     switch (co__self->lc) {              \
     case CO__LC_START:
 #define CO__FINALLY_CASE case CO__LC_FINALLY:
+/* Goes to the innermost handler: the `case` of the innermost CO_TRY, whose
+   number the try's scope holds as a constant, or the cleanup section. */
+#define CO__UNWIND                                                                       \
+    do {                                                                                 \
+        co__self->lc = co__try_d ? (co_lc)(co__try_h + 1)                                \
+                                 : co__body_exit(co__self, CO__LC_FINALLY, CO__LC_END);  \
+        goto co__dispatch;                                                               \
+    } while (0)
 #endif
+/* Outside any CO_TRY: depth 0 (each CO_TRY's scope counts one more). */
+#define CO__TRY_TOP enum { co__try_d = 0, co__try_h = 0 }
 
 /*
  * CO_FINALLY(self) { ... } -- an optional cleanup section between the body and
@@ -602,19 +846,25 @@ co__dispatch:                            \
     co__self->lc = CO__LC_END;                                      \
     goto co__dispatch;                                              \
     default:                                                        \
-        return co__finish(co__self, CO__LC_FINALLY, CO__LC_END);    \
-    }
+        return co__finish(co__self, CO__LC_FINALLY, CO__LC_END, __func__); \
+    }                                                               \
+    /* only a `break` out of the body (CO_BREAK outside a loop) */  \
+    co__self->lc = CO__LC_START;                                    \
+    return co__finish(co__self, CO__LC_FINALLY, CO__LC_END, __func__)
 
 /* After a _CATCH yield: the error thrown in there, else 0.  At the start of
  * the cleanup section: the error being unwound (0 for a normal end). */
 #define CO_THROWN(self) (((self)->gen.flags & CO__F_THROWN) ? (int)(self)->gen.err : 0)
+/* After a yield-from or await: true when the child had already finished, so
+ * the expression has no value (Python's None); its `ret` is stale. */
+#define CO_NO_VALUE(self) (((self)->gen.flags & CO__F_NOVALUE) != 0)
 /* After a yield: true when resumed by a send (the value is in `in`). */
 #define CO_SENT(self) (((self)->gen.flags & CO__F_SENT) != 0)
 
 #define CO__RESUMED(self, k, caught)                                                       \
     CO__POINT_LABEL(k)                                                                     \
-    if (co__unwinds(co__self, (caught), CO__LC_FINALLY, CO__LC_END))                       \
-        goto co__dispatch
+    if (co__unwinds(co__self, (caught)))                                                   \
+    CO__UNWIND
 
 /* yield v: stores v in `out` and suspends; an error thrown here unwinds. */
 #define CO_YIELD(self, value) CO__YIELD_VALUE(self, value, CO__K, false)
@@ -650,14 +900,20 @@ co__dispatch:                            \
     } while (0)
 #define CO_RETURN_VOID(self)                                                               \
     do {                                                                                   \
-        co__leave(co__self, 0, CO__LC_FINALLY, CO__LC_END);                                \
-        goto co__dispatch;                                                                 \
+        co__leave(co__self, 0);                                                            \
+        CO__UNWIND;                                                                        \
     } while (0)
 /* raise err: finishes (after the cleanup section) with error err (< 0). */
-#define CO_RAISE(self, error)                                                              \
+#define CO_RAISE(self, error) CO_RAISE_WITH(self, error, 0, (const char *)0, (const char *)0)
+/* raise Error(value): the same, described in the tree's error record (if its
+ * context has one): code, value, a message formatted from fmt (`%d` is
+ * value, `%s` is str, `%%` a percent sign), file:line and this body. */
+#define CO_RAISE_WITH(self, error, value, fmt, str)                                        \
     do {                                                                                   \
-        co__leave(co__self, (error) ? (error) : CO_EBADARG, CO__LC_FINALLY, CO__LC_END);     \
-        goto co__dispatch;                                                                 \
+        co__raise(co__self, (error));                                                      \
+        co__raised(co__self, co__self->err, (value), (fmt), (str), __FILE__, __LINE__,     \
+                   __func__);                                                              \
+        CO__UNWIND;                                                                        \
     } while (0)
 
 /*
@@ -697,8 +953,228 @@ co__dispatch:                            \
         goto CO__CAT(co__joined_, k);                                                      \
         CO__POINT_LABEL(k)                                                                 \
         CO__CAT(co__joined_, k) :                                                          \
-        if (co__unwinds(co__self, (caught), CO__LC_FINALLY, CO__LC_END))                   \
-            goto co__dispatch;                                                             \
+        if (co__unwinds(co__self, (caught)))                                               \
+            CO__UNWIND;                                                                    \
+    } while (0)
+
+/* ------------------------------------------- try / except / else / finally */
+
+/*
+ * Python's try statement, anywhere in a body, nested, any number of them:
+ *
+ *     CO_TRY(self) {                      try:
+ *         ...                                 ...
+ *     } CO_EXCEPT(self, E) {              except E:
+ *         ...                                 ...
+ *     } CO_EXCEPT_IN(self, E1, E2) {      except (E1, E2):
+ *     } CO_EXCEPT_ANY(self) {             except Exception:
+ *     } CO_ELSE(self) {                   else:
+ *     } CO_TRY_FINALLY(self) {            finally:
+ *     } CO_TRY_END(self);
+ *
+ * Every clause but the try block is optional; they come in this order.  An
+ * error raised in the try block -- by CO_RAISE, thrown in at a yield, or
+ * raised by a child at a yield-from -- goes to the first matching except
+ * clause (CO_CAUGHT(self) is the code); unmatched, it is raised again after
+ * the finally clause ran.  An error raised in an except or else clause runs
+ * the finally clause, then goes on outward; one raised in the finally clause
+ * replaces what it was unwinding.  CO_RETURN and CO_BREAK inside any clause
+ * run the finally clauses of the enclosing tries, innermost first.
+ * CO_EXCEPT_ANY lets CO_EXIT (GeneratorExit), the runtime's cancellation and
+ * its interruption through, as `except Exception` does; CO_EXCEPT_ALL is a
+ * bare `except:`.
+ *
+ * A frame whose body uses CO_TRY declares `co_try tries[N];`, N being how
+ * deeply its try statements nest (a compile error names the field when N is
+ * too small); frames that use none pay nothing.  Yields, sends, throws and
+ * delegations work in every clause, in both forms.  In the switch form a
+ * CO_TRY, like a yield, may not stand inside a `switch` statement.
+ */
+typedef struct co_try {
+    int16_t code;  /* the error being handled or unwound                */
+    int16_t outer; /* the error a cleanup section was unwinding at entry */
+    uint8_t phase; /* CO__TRY_*                                          */
+    uint8_t exit;  /* CO__EXIT_*: why the finally clause runs            */
+} co_try;
+
+enum { CO__TRY_OFF, CO__TRY_BODY, CO__TRY_MATCHING, CO__TRY_EXCEPT, CO__TRY_ELSE,
+       CO__TRY_FINALLY, CO__TRY_LEAVING };
+enum { CO__EXIT_NONE, CO__EXIT_RAISE, CO__EXIT_RETURN, CO__EXIT_BREAK, CO__EXIT_BREAKING };
+
+/* The runtime's asyncio.CancelledError and KeyboardInterrupt (corio/sched.h):
+   with GeneratorExit, what `except Exception` does not catch. */
+#define CO__CANCELLED (-1101)
+#define CO__INTERRUPTED (-1114)
+
+static inline void co__try_enter(co_try *t, const co_gen *g)
+{
+    t->code = 0;
+    t->outer = g->err;
+    t->phase = CO__TRY_BODY;
+    t->exit = CO__EXIT_NONE;
+}
+
+/* At the try's handler: a raise, return or break left one of its clauses. */
+static inline void co__try_caught(co_try *t, co_gen *g)
+{
+    uint8_t why = (g->flags & CO__F_THROWN) ? CO__EXIT_RAISE
+                  : t->exit == CO__EXIT_BREAKING ? CO__EXIT_BREAK
+                                              : CO__EXIT_RETURN;
+    t->code = why == CO__EXIT_RAISE ? g->err : 0;
+    g->flags &= (uint8_t)~CO__F_THROWN;
+    if (t->phase == CO__TRY_BODY && why == CO__EXIT_RAISE) {
+        t->phase = CO__TRY_MATCHING;
+        return;
+    }
+    t->phase = t->phase == CO__TRY_FINALLY ? CO__TRY_LEAVING : CO__TRY_FINALLY;
+    t->exit = why;
+}
+
+static inline bool co__try_match(co_try *t, int code)
+{
+    if (t->phase != CO__TRY_MATCHING || t->code != code)
+        return false;
+    t->phase = CO__TRY_EXCEPT;
+    return true;
+}
+
+static inline bool co__try_match_in(co_try *t, const int *codes, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (co__try_match(t, codes[i]))
+            return true;
+    return false;
+}
+
+/* all: a bare except; else: except Exception. */
+static inline bool co__try_match_any(co_try *t, bool all)
+{
+    if (t->phase != CO__TRY_MATCHING)
+        return false;
+    if (!all && (t->code == CO_EXIT || t->code == CO__CANCELLED || t->code == CO__INTERRUPTED))
+        return false;
+    t->phase = CO__TRY_EXCEPT;
+    return true;
+}
+
+static inline bool co__try_else(co_try *t)
+{
+    if (t->phase != CO__TRY_BODY)
+        return false;
+    t->phase = CO__TRY_ELSE;
+    return true;
+}
+
+/* Whether the finally clause runs now (not when it is itself being left). */
+static inline bool co__try_finally(co_try *t)
+{
+    if (t->phase == CO__TRY_LEAVING)
+        return false;
+    if (t->phase == CO__TRY_MATCHING) /* no except clause took it */
+        t->exit = CO__EXIT_RAISE;
+    else if (t->phase != CO__TRY_FINALLY)
+        t->exit = CO__EXIT_NONE;
+    t->phase = CO__TRY_FINALLY;
+    return true;
+}
+
+/* The try is over: what goes on after it (CO__EXIT_*, also left in t->exit),
+ * with g set for it. */
+static inline int co__try_end(co_try *t, co_gen *g)
+{
+    uint8_t why = t->phase == CO__TRY_MATCHING ? CO__EXIT_RAISE
+                  : t->phase >= CO__TRY_FINALLY ? t->exit
+                                                : CO__EXIT_NONE;
+    t->phase = CO__TRY_OFF;
+    t->exit = why;
+    if (why == CO__EXIT_RAISE)
+        co__set_thrown(g, t->code);
+    else if (why == CO__EXIT_RETURN)
+        co__set_thrown(g, 0);
+    else if (g->flags & CO__F_FINALLY) /* the cleanup section's error stays pending */
+        g->err = t->outer;
+    return why;
+}
+
+/* Makes CO_BREAK's way out known to the innermost try's handler. */
+static inline void co__try_break(co_try *t, co_gen *g)
+{
+    t->exit = CO__EXIT_BREAKING;
+    g->flags &= (uint8_t)~CO__F_THROWN;
+}
+
+#if defined(__GNUC__)
+#define CO__PRAGMA(x) _Pragma(#x)
+#define CO__SCOPED(...)                                                                    \
+    CO__PRAGMA(GCC diagnostic push) CO__PRAGMA(GCC diagnostic ignored "-Wshadow")          \
+    __VA_ARGS__ CO__PRAGMA(GCC diagnostic pop)
+#else
+#define CO__SCOPED(...) __VA_ARGS__
+#endif
+
+#ifdef CO_USE_LABELS
+/* The try's scope opens with its own handler label (a GNU local label). */
+#define CO__TRY_OPEN                                                                       \
+    CO__PRAGMA(GCC diagnostic push) CO__PRAGMA(GCC diagnostic ignored "-Wpedantic")        \
+    { __label__ co__try_here;                                                              \
+    CO__PRAGMA(GCC diagnostic pop)
+#define CO__TRY_HANDLER(k)                                                                 \
+    if (0)                                                                                 \
+        goto co__try_here;                                                                 \
+    co__try_here:
+#else
+#define CO__TRY_OPEN {
+#define CO__TRY_HANDLER(k) CO__POINT_LABEL(k)
+#endif
+
+/* This try's slot in the frame's `tries`. */
+#define CO__TRY_SLOT(self) ((self)->tries[co__try_d - 1])
+
+#define CO_TRY(self) CO__TRY(self, CO__K)
+#define CO__TRY(self, k)                                                                   \
+    CO__TRY_OPEN                                                                           \
+    CO__SCOPED(enum { co__try_od = co__try_d };)                                           \
+    CO__SCOPED(enum { co__try_d = co__try_od + 1, co__try_h = k };)                        \
+    CO__CHECK_K(k);                                                                        \
+    (void)sizeof(struct {                                                                  \
+        char co_try_nesting_deeper_than_the_frame_s_tries_array                            \
+            [sizeof (self)->tries / sizeof (self)->tries[0] >= co__try_d ? 1 : -1];        \
+    });                                                                                    \
+    co__try_enter(&CO__TRY_SLOT(self), co__self);                                          \
+    if (0) {                                                                               \
+        CO__TRY_HANDLER(k)                                                                 \
+        co__try_caught(&CO__TRY_SLOT(self), co__self);                                     \
+    }                                                                                      \
+    if (CO__TRY_SLOT(self).phase == CO__TRY_BODY)
+
+#define CO_EXCEPT(self, error) else if (co__try_match(&CO__TRY_SLOT(self), (error)))
+#define CO_EXCEPT_IN(self, ...)                                                            \
+    else if (co__try_match_in(&CO__TRY_SLOT(self), (const int[]){__VA_ARGS__},              \
+                              sizeof((const int[]){__VA_ARGS__}) / sizeof(int)))
+#define CO_EXCEPT_ANY(self) else if (co__try_match_any(&CO__TRY_SLOT(self), false))
+#define CO_EXCEPT_ALL(self) else if (co__try_match_any(&CO__TRY_SLOT(self), true))
+#define CO_ELSE(self) if (co__try_else(&CO__TRY_SLOT(self)))
+#define CO_TRY_FINALLY(self) if (co__try_finally(&CO__TRY_SLOT(self)))
+
+/* Closes the try; what left it goes on outward (a `break` leaves the loop
+   around the try statement). */
+#define CO_TRY_END(self)                                                                   \
+    }                                                                                      \
+    if (co__try_end(&(self)->tries[co__try_d], co__self) == CO__EXIT_BREAK)                \
+        break;                                                                             \
+    else if ((self)->tries[co__try_d].exit != CO__EXIT_NONE)                               \
+    CO__UNWIND
+
+/* In an except clause or a finally clause: the error it handles or unwinds. */
+#define CO_CAUGHT(self) ((int)CO__TRY_SLOT(self).code)
+
+/* Python's break inside a try inside a loop: the finally clause runs, then the
+   loop is left.  The loop must enclose the try statement directly. */
+#define CO_BREAK(self)                                                                     \
+    do {                                                                                   \
+        co__try_break(&CO__TRY_SLOT(self), co__self);                                      \
+        CO__UNWIND;                                                                        \
     } while (0)
 
 #ifdef __cplusplus
