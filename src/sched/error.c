@@ -26,6 +26,7 @@ const char *co_strerror(int code)
     case CO_ENOTDONE: return "task is not done";
     case CO_EBUSY: return "already in use (another waiter, gather or group)";
     case CO_EGROUPDONE: return "task group is finished or shutting down";
+    case CO_ESTACKARG: return "argument points into the C stack, which does not survive an await";
     default: break;
     }
     if (code <= -1000 && code > -1100)

@@ -155,6 +155,7 @@ struct co_loop {
     const char *backend_name;
     co_pool pool;
     const co__wait_ops *waits[CO__W_KINDS]; /* see co__wait_ops */
+    uintptr_t stack_top; /* co_run's frame: task bodies run below it (stack.c) */
 };
 
 enum { CO__LOOP_OPEN, CO__LOOP_RUNNING, CO__LOOP_CLOSED };
@@ -167,6 +168,16 @@ static inline co_task *co__task(const co_gen *frame) { return (co_task *)(void *
 /* Memory through the allocator hook (alloc.c). */
 void *co__alloc(co_loop *loop, size_t size);
 void co__free(co_loop *loop, void *p, size_t size);
+
+/* Whether p points into the part of the C stack that task bodies reuse
+ * between resumes (below co_run's frame), on gcc and clang (stack.c). */
+bool co__on_stack(const co_loop *loop, const void *p);
+/* The current task's scope stack (co_task.scope): the state objects of its
+ * wait-fors, groups and socket operations in progress (stack.c). */
+void co__scope_push(co_task *t, void *obj, void **outer);
+/* A deadline around an await, without the scope (deadline.c, io.c). */
+int co__deadline_arm(co_deadline *d, co_gen *target, int64_t ns);
+int co__deadline_end(co_deadline *d, int err);
 
 /* The registry of live tasks (loop.c). */
 int co__register_task(co_loop *loop, co_task *t);

@@ -27,6 +27,7 @@ static void init_task(co_loop *loop, co_task *t, uint8_t flags, uint32_t size)
     t->woke_from = CO__W_NONE;
     t->reg = 0;
     t->size = size;
+    t->scope = NULL;
 }
 
 void *co_task_new(co_loop *loop, size_t size, co_body body)
@@ -285,7 +286,9 @@ int co__sleep(int64_t ns)
     return 0;
 }
 
-int co__await_task(co_gen *task)
+/* Done: the task's outcome becomes caller's thrown value.  The task is
+ * recorded in wait_on, so the resume needs nothing from the caller. */
+int co__await_task(co_gen *caller, co_gen *task)
 {
     co_loop *loop = co__loop();
     co_task *self, *t;
@@ -293,12 +296,16 @@ int co__await_task(co_gen *task)
         return CO_ENOTASK;
     if (task == NULL || task->fn == NULL)
         return CO_EBADARG;
+    if (co__on_stack(loop, task))
+        return CO_ESTACKARG;
     self = loop->current;
     t = co__task(task);
     if (t == self)
         return CO_ESELF;
-    if (t->flags & CO__T_DONE)
+    if (t->flags & CO__T_DONE) {
+        co__set_thrown(caller, co_result(task));
         return 1;
+    }
     if (!(t->flags & CO__T_SPAWNED)) /* awaiting an unscheduled task starts it */
         co_spawn(task);
     self->next = t->awaiters;
@@ -307,4 +314,10 @@ int co__await_task(co_gen *task)
     return 0;
 }
 
-int co__await_task_end(co_gen *task) { return co_result(task); }
+int co__await_task_again(co_gen *caller)
+{
+    co_loop *loop = co__loop();
+    if (loop == NULL || loop->current == NULL)
+        return CO_ENOTASK;
+    return co__await_task(caller, co__frame(loop->current->wait_on));
+}
