@@ -173,6 +173,25 @@ CO_API void co_release(co_gen *task);
 /* The task whose body is running now (asyncio.current_task()), or NULL. */
 CO_API co_gen *co_current_task(void);
 
+/*
+ * "Task exception was never retrieved": a CO_NEW task that finished with an
+ * error (not a cancellation) that nothing read -- no await, gather or group
+ * took it, no co_task_result -- is reported when it is freed (released, or
+ * by co_loop_free) to the loop's exception handler.
+ */
+typedef struct co_exception {
+    co_gen *task;           /* the task's frame, valid during the call       */
+    int code;               /* the error it finished with                     */
+    const char *text;       /* co_strerror(code)                              */
+    const co_error *record; /* message, place and traceback: the error record
+                               of the task's context (co_ctx_attach), or NULL */
+} co_exception;
+typedef void (*co_exception_handler)(co_loop *loop, const co_exception *e, void *arg);
+/* loop.set_exception_handler(fn); NULL: the default again, which prints the
+ * report to stderr on a loop with the reactor (co_default_exception_handler
+ * in corio.h) and does nothing on a bare one. */
+CO_API void co_loop_set_exception_handler(co_loop *loop, co_exception_handler fn, void *arg);
+
 /* ------------------------------------------------------------------ time */
 
 /* await asyncio.sleep(ms / 1000); 0 yields to every other ready task once. */

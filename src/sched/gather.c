@@ -73,6 +73,7 @@ int co__gather_start(co_gather *g, co_gen *const *tasks, size_t n, int mode)
         for (size_t i = 0; i < n; i++) {
             co_task *c = co__task(tasks[i]);
             if (c->flags & CO__T_DONE) {
+                co__mark_read(c);
                 if (g->error == 0)
                     g->error = co_result(tasks[i]);
                 continue;

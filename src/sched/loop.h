@@ -156,6 +156,8 @@ struct co_loop {
     co_pool pool;
     const co__wait_ops *waits[CO__W_KINDS]; /* see co__wait_ops */
     uintptr_t stack_top; /* co_run's frame: task bodies run below it (stack.c) */
+    co_exception_handler on_error, on_error_default; /* report.c */
+    void *on_error_arg;
 };
 
 enum { CO__LOOP_OPEN, CO__LOOP_RUNNING, CO__LOOP_CLOSED };
@@ -179,10 +181,16 @@ void co__scope_push(co_task *t, void *obj, void **outer);
 int co__deadline_arm(co_deadline *d, co_gen *target, int64_t ns);
 int co__deadline_end(co_deadline *d, int err);
 
+/* Reports t to the exception handler if it failed and nobody read its
+ * error (report.c); co__mark_read says someone did. */
+void co__report_unread(co_loop *loop, co_task *t);
+static inline void co__mark_read(co_task *t) { t->wait_on = t; }
+
 /* The registry of live tasks (loop.c). */
 int co__register_task(co_loop *loop, co_task *t);
 void co__unregister_task(co_loop *loop, co_task *t);
-/* Unregisters t and frees its block if the loop allocated it. */
+/* Reports t if its error went unread, unregisters it, and frees its block
+ * if the loop allocated it. */
 void co__free_task(co_loop *loop, co_task *t);
 /* Records what the current task t now waits on (a fresh wait: whatever an
  * earlier wake-up left in woke_from is forgotten). */

@@ -94,7 +94,10 @@ int co_task_result(const co_gen *task)
 {
     if (task == NULL)
         return CO_EBADARG;
-    return co_done(task) ? co_result(task) : CO_ENOTDONE;
+    if (!co_done(task))
+        return CO_ENOTDONE;
+    co__mark_read(co__task(task));
+    return co_result(task);
 }
 
 int co_cancelling(const co_gen *task) { return task ? co__task(task)->cancels : CO_EBADARG; }
@@ -202,6 +205,8 @@ static void finish_task(co_loop *loop, co_task *t)
         w = next;
     }
     t->awaiters = NULL;
+    /* what awaits it or gathers it reads its error; else it may go unread */
+    t->wait_on = order || held ? (void *)t : NULL;
     while (order) {
         co_task *next = order->next;
         co__make_ready(loop, order);
@@ -303,6 +308,7 @@ int co__await_task(co_gen *caller, co_gen *task)
     if (t == self)
         return CO_ESELF;
     if (t->flags & CO__T_DONE) {
+        co__mark_read(t);
         co__set_thrown(caller, co_result(task));
         return 1;
     }
