@@ -298,6 +298,23 @@ CO_API int co_lock_release(co_lock *lock); /* CO_ENOTLOCKED when not held */
 CO_API bool co_lock_locked(const co_lock *lock);
 #define CO_LOCK_ACQUIRE(self, lock) CO__WAIT(self, co__lock_acquire((lock)), co__sync_again(), false)
 
+/*
+ * async with lock: ...  -- `field` names a co_lock * member of the frame
+ * (read from the frame at the acquire and at the release), and the frame
+ * needs the core's `tries` array (gen.h's CO_TRY).  The release runs on
+ * every way out of the block: its end, a raise, a cancellation, a return.
+ *
+ *     CO_WITH_LOCK(self, lock) {
+ *         ... awaits ...
+ *     } CO_WITH_LOCK_END(self, lock);
+ */
+#define CO_WITH_LOCK(self, field)                                                          \
+    CO_LOCK_ACQUIRE(self, (self)->field);                                                  \
+    CO_TRY(self)
+#define CO_WITH_LOCK_END(self, field)                                                      \
+    CO_TRY_FINALLY(self) { (void)co_lock_release((self)->field); }                         \
+    CO_TRY_END(self)
+
 /* asyncio.Semaphore (bound 0) and BoundedSemaphore (bound = initial value). */
 typedef struct co_sem {
     co_waitq waiters;
@@ -308,6 +325,13 @@ CO_API int co_sem_init(co_sem *sem, int value, int bound);
 CO_API int co_sem_release(co_sem *sem); /* CO_ESEMOVER past the bound */
 CO_API int co_sem_value(const co_sem *sem);
 #define CO_SEM_ACQUIRE(self, sem) CO__WAIT(self, co__sem_acquire((sem)), co__sync_again(), false)
+/* async with sem: ...  -- as CO_WITH_LOCK, `field` a co_sem * member. */
+#define CO_WITH_SEM(self, field)                                                           \
+    CO_SEM_ACQUIRE(self, (self)->field);                                                   \
+    CO_TRY(self)
+#define CO_WITH_SEM_END(self, field)                                                       \
+    CO_TRY_FINALLY(self) { (void)co_sem_release((self)->field); }                          \
+    CO_TRY_END(self)
 
 /* asyncio.Queue(maxsize): a bounded FIFO of fixed-size items in caller memory.
  * A put copies its item when it starts (a C local is fine); a get's
