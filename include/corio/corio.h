@@ -63,6 +63,14 @@ CO_API void co_loop_wake(co_loop *loop);
 CO_API int co_signal_watch(co_loop *loop, int signo, co_event *ev);
 CO_API int co_signal_unwatch(co_loop *loop, int signo);
 
+/* ------------------------------------------------------------ reports */
+
+/* loop.default_exception_handler: prints "Task exception was never
+ * retrieved", the task, its error code and text, and when the task has an
+ * error record its message, where it was raised and its traceback (most
+ * recent call last), to stderr.  The default of a loop from co_loop_new. */
+CO_API void co_default_exception_handler(co_loop *loop, const co_exception *e, void *arg);
+
 /* ------------------------------------------------------------ internals */
 
 CO_API int co__wait_fd(int fd, unsigned dir);

@@ -112,8 +112,11 @@ CO_API int co_shutdown_write(int fd);
 
 /* ------------------------------------------------------------ awaits */
 
-/* One operation's state, in the frame of the task that awaits it (80
- * bytes on 64-bit).  Read `result`, `done` and `fd`; the rest is private. */
+/* One operation's state, in the frame of the task that awaits it (88
+ * bytes on 64-bit).  Read `result`, `done` and `fd`; the rest is private.
+ * The co_io, the buffer and the peer address are used after the task
+ * suspends: C locals there are refused with CO_ESTACKARG (a connect's
+ * address is read before it waits, so a C local is fine). */
 typedef struct co_io {
     ssize_t result; /* the outcome: bytes, a new fd, or a negative code */
     size_t done;    /* bytes moved so far: what a failed read or write did */
@@ -127,6 +130,7 @@ typedef struct co_io {
         const co_addr *to;
     } buf;
     co_deadline deadline; /* CO_CONNECT's timeout */
+    void *outer;          /* the scope it sits in while it runs */
 } co_io;
 
 /*
@@ -150,7 +154,7 @@ typedef struct co_io {
  * for TCP), or -errno (-ECONNREFUSED...), or CO_ETIMEOUT after timeout_ms
  * (< 0: no limit).  On any failure, timeout or cancellation the socket is
  * closed.  A Unix listener whose backlog is full refuses at once with
- * -EAGAIN.  `addr` must stay valid until the connect ends.
+ * -EAGAIN.  `addr` is read when the connect starts (a C local is fine).
  */
 #define CO_CONNECT(self, io, addr, timeout_ms) \
     CO__IO(self, io, co__connect_start((io), (addr), (int64_t)(timeout_ms)))
@@ -187,22 +191,22 @@ CO_API int co__recv_start(co_io *io, int fd, void *buf, size_t n, int exactly);
 CO_API int co__send_start(co_io *io, int fd, const void *buf, size_t n);
 /* Go on with it: 1 finished (result is set), 0 the task now waits
  * (suspend), <0 an error to raise. */
-CO_API int co__io_step(co_io *io);
+CO_API int co__io_step(void);
 /* Back from the wait, with the error thrown there (0: none): 1 finished,
  * 0 step again, <0 raise it. */
-CO_API int co__io_resumed(co_io *io, int thrown);
+CO_API int co__io_resumed(int thrown);
 
 #define CO__IO(self, io, start)                                                            \
     do {                                                                                   \
         CO__CHECK(self, (start));                                                          \
         for (;;) {                                                                         \
-            int co__s = co__io_step(io);                                                   \
+            int co__s = co__io_step();                                                     \
             if (co__s < 0)                                                                 \
                 CO_RAISE(self, co__s);                                                     \
             if (co__s > 0)                                                                 \
                 break;                                                                     \
             CO__SUSPEND_TASK(self, true);                                                  \
-            co__s = co__io_resumed((io), CO_THROWN(self));                                 \
+            co__s = co__io_resumed(CO_THROWN(self));                                       \
             if (co__s < 0)                                                                 \
                 CO_RAISE(self, co__s);                                                     \
             if (co__s > 0)                                                                 \

@@ -24,6 +24,11 @@
  * by delegation, from one).  Each raises its error at the await: a task that
  * is cancelled gets CO_ECANCELLED there, unwinds through its CO_FINALLY
  * sections and finishes cancelled unless a _CATCH form catches it.
+ *
+ * Every await evaluates each argument once, when it starts, and keeps what
+ * it needs after a resume in storage the loop or the frame owns; a pointer
+ * into the C stack that it would still use after suspending (a C local's
+ * address) is refused at once with CO_ESTACKARG.
  */
 #ifndef CORIO_SCHED_H
 #define CORIO_SCHED_H
@@ -66,6 +71,7 @@ extern "C" {
 #define CO_EBUSY (-1117)        /* already in a gather or group, or awaited twice  */
 #define CO_EGROUPDONE (-1118)   /* the task group is finished or shutting down     */
 #define CO_EINVALSTATE (-1119)  /* a future set twice (InvalidStateError)          */
+#define CO_ESTACKARG (-1120)    /* an await argument points into the C stack       */
 /* Name resolution (dns.h): getaddrinfo's EAI_* codes. */
 #define CO_EAI_NONAME (-1151)   /* no such host name (EAI_NONAME)                  */
 #define CO_EAI_NODATA (-1152)   /* the name has no address of that family          */
@@ -129,8 +135,8 @@ typedef struct co_timer {
     uint8_t kind;  /* what firing means (a task's sleep, a deadline...) */
 } co_timer;
 
-/* A task's bookkeeping (64 bytes on 64-bit); its frame follows it directly
- * in memory.  Private: use the functions below. */
+/* A task's bookkeeping (80 bytes on 64-bit); its frame follows it directly
+ * in memory, aligned as malloc's memory is.  Private: use the functions below. */
 typedef struct co_task {
     struct co_task *next;     /* the ready queue, or the wait queue it is in */
     struct co_task *awaiters; /* tasks awaiting it, newest first, by `next`  */
@@ -144,6 +150,15 @@ typedef struct co_task {
     uint8_t woke_from; /* the kind of wait a wake-up came from              */
     uint32_t reg;      /* its place in the loop's list of tasks             */
     uint32_t size;     /* bytes allocated for it, 0 for caller storage      */
+    union {
+        void *top; /* the innermost wait-for, task group or socket
+                      operation in progress: its state, recorded when it
+                      started so nothing is re-read after a resume */
+        /* the strictest alignments round the size up, so a frame that
+           follows (t + 1, or CO_TASK_STORAGE's) may hold any type */
+        long double co__ld;
+        long long co__ll;
+    } scope;
 } co_task;
 
 /*
@@ -180,6 +195,25 @@ CO_API void co_release(co_gen *task);
 /* The task whose body is running now (asyncio.current_task()), or NULL. */
 CO_API co_gen *co_current_task(void);
 
+/*
+ * "Task exception was never retrieved": a CO_NEW task that finished with an
+ * error (not a cancellation) that nothing read -- no await, gather or group
+ * took it, no co_task_result -- is reported when it is freed (released, or
+ * by co_loop_free) to the loop's exception handler.
+ */
+typedef struct co_exception {
+    co_gen *task;           /* the task's frame, valid during the call       */
+    int code;               /* the error it finished with                     */
+    const char *text;       /* co_strerror(code)                              */
+    const co_error *record; /* message, place and traceback: the error record
+                               of the task's context (co_ctx_attach), or NULL */
+} co_exception;
+typedef void (*co_exception_handler)(co_loop *loop, const co_exception *e, void *arg);
+/* loop.set_exception_handler(fn); NULL: the default again, which prints the
+ * report to stderr on a loop with the reactor (co_default_exception_handler
+ * in corio.h) and does nothing on a bare one. */
+CO_API void co_loop_set_exception_handler(co_loop *loop, co_exception_handler fn, void *arg);
+
 /* ------------------------------------------------------------------ time */
 
 /* await asyncio.sleep(ms / 1000); 0 yields to every other ready task once. */
@@ -190,7 +224,8 @@ CO_API co_gen *co_current_task(void);
 
 /* ----------------------------------------------------------- awaiting */
 
-/* result = await task: its error is raised here (after it ran its cleanup). */
+/* result = await task: its error is raised here (after it ran its cleanup).
+ * The _CATCH form raises nothing: read the outcome with CO_THROWN(self). */
 #define CO_AWAIT_TASK(self, task) CO__AWAIT_TASK(self, task, false)
 #define CO_AWAIT_TASK_CATCH(self, task) CO__AWAIT_TASK(self, task, true)
 
@@ -200,7 +235,8 @@ enum co_gather_mode {
     CO_GATHER_ALL          /* return_exceptions=True: wait for all, raise nothing      */
 };
 typedef struct co_gather {
-    const void *ops; /* private, as are the other fields */
+    const void *ops; /* private, as are the other fields; the gather and the
+                        task array must outlive the await (not C locals) */
     co_gen *const *tasks;
     size_t n, pending;
     int error; /* the first error, in time */
@@ -208,7 +244,10 @@ typedef struct co_gather {
     co_task *owner;
 } co_gather;
 #define CO_GATHER(self, gather, tasks, n, mode) \
-    CO__WAIT(self, co__gather_start((gather), (tasks), (n), (mode)), co__gather_end(gather), false)
+    CO__WAIT(self, co__gather_start((gather), (tasks), (n), (mode)), co__gather_again(), false)
+/* The same, but the outcome is caught: CO_THROWN(self) is then 0 or the error. */
+#define CO_GATHER_CATCH(self, gather, tasks, n, mode) \
+    CO__WAIT(self, co__gather_start((gather), (tasks), (n), (mode)), co__gather_again(), true)
 
 /* asyncio.wait_for / asyncio.timeout around a delegated child coroutine:
  * on expiry the child is cancelled, its cleanup runs, then CO_ETIMEOUT is
@@ -216,40 +255,24 @@ typedef struct co_gather {
 typedef struct co_deadline {
     co_timer timer; /* private, as are the other fields */
     co_task *target, *owner;
+    void *outer; /* the scope it sits in (co_task.scope) */
     bool expired;
 } co_deadline;
-#define CO_WAIT_FOR(self, deadline, member, ms)                                            \
-    do {                                                                                   \
-        CO__CHECK(self, co__deadline_arm((deadline), NULL, co__ms_to_ns(ms)));             \
-        CO_AWAIT_CATCH(self, member);                                                      \
-        CO__CHECK(self, co__deadline_end((deadline), CO_THROWN(self)));                    \
-    } while (0)
+#define CO_WAIT_FOR(self, deadline, member, ms) CO__WAIT_FOR(self, deadline, member, ms, false)
 /* The same, but the outcome is caught: CO_THROWN(self) is then 0, CO_ETIMEOUT
  * or the child's own error (try: ... except TimeoutError: around it).
  * A timeout <= 0 times out at once: the child never starts (asyncio too). */
-#define CO_WAIT_FOR_CATCH(self, deadline, member, ms)                                      \
-    do {                                                                                   \
-        int co__a = co__deadline_arm((deadline), NULL, co__ms_to_ns(ms));                  \
-        if (co__a == CO_ETIMEOUT) {                                                        \
-            co__set_thrown(&(self)->gen, CO_ETIMEOUT);                                     \
-        } else {                                                                           \
-            CO__CHECK(self, co__a);                                                        \
-            CO_AWAIT_CATCH(self, member);                                                  \
-            co__set_thrown(&(self)->gen, co__deadline_end((deadline), CO_THROWN(self)));   \
-        }                                                                                  \
-    } while (0)
+#define CO_WAIT_FOR_CATCH(self, deadline, member, ms) CO__WAIT_FOR(self, deadline, member, ms, true)
 /* The same around a spawned task: on expiry the task is cancelled and awaited. */
-#define CO_WAIT_FOR_TASK(self, deadline, task, ms)                                         \
-    do {                                                                                   \
-        CO__CHECK(self, co__deadline_arm((deadline), (task), co__ms_to_ns(ms)));           \
-        CO_AWAIT_TASK_CATCH(self, task);                                                   \
-        CO__CHECK(self, co__deadline_end((deadline), CO_THROWN(self)));                    \
-    } while (0)
+#define CO_WAIT_FOR_TASK(self, deadline, task, ms) CO__WAIT_FOR_TASK(self, deadline, task, ms, false)
+#define CO_WAIT_FOR_TASK_CATCH(self, deadline, task, ms)                                   \
+    CO__WAIT_FOR_TASK(self, deadline, task, ms, true)
 
 /* asyncio.TaskGroup: tasks spawned into it; the first failure cancels the
  * others and the group's body; the group waits for all. */
 typedef struct co_group {
     const void *ops; /* private, as are the other fields */
+    void *outer;     /* the scope it sits in (co_task.scope) */
     co_gen **members;
     size_t n, cap, pending;
     int error; /* the first failure */
@@ -264,13 +287,10 @@ CO_API size_t co_group_errors(const co_group *group, int *errs, size_t max);
 /* async with TaskGroup() as g: await body -- runs the child coroutine
  * `member` as the group's body, then waits for every member; raises the
  * first failure (the body's or a member's). */
-#define CO_GROUP_RUN(self, group, member)                                                  \
-    do {                                                                                   \
-        CO__CHECK(self, co__group_enter((group)));                                         \
-        CO_AWAIT_CATCH(self, member);                                                      \
-        co__group_body_done((group), CO_THROWN(self));                                     \
-        CO__WAIT(self, co__group_wait_start(group), co__group_end(group), false);          \
-    } while (0)
+#define CO_GROUP_RUN(self, group, member) CO__GROUP_RUN(self, group, member, false)
+/* The same, but the outcome is caught: CO_THROWN(self) is then 0 or the
+ * first failure (try: async with TaskGroup() ... except ...). */
+#define CO_GROUP_RUN_CATCH(self, group, member) CO__GROUP_RUN(self, group, member, true)
 /* Releases the group's member list (after CO_GROUP_RUN). */
 CO_API void co_group_fini(co_group *group);
 
@@ -289,7 +309,7 @@ CO_API void co_event_init(co_event *ev);
 CO_API void co_event_set(co_event *ev);
 CO_API void co_event_clear(co_event *ev);
 CO_API bool co_event_is_set(const co_event *ev);
-#define CO_EVENT_WAIT(self, ev) CO__WAIT(self, co__event_wait((ev)), 1, false)
+#define CO_EVENT_WAIT(self, ev) CO__WAIT(self, co__event_wait((ev)), co__sync_again(), false)
 
 /* asyncio.Lock: FIFO, not re-entrant.  A release with waiters leaves it
  * unlocked (locked() false) until the woken waiter runs and takes it, and no
@@ -302,7 +322,24 @@ typedef struct co_lock {
 CO_API void co_lock_init(co_lock *lock);
 CO_API int co_lock_release(co_lock *lock); /* CO_ENOTLOCKED when not held */
 CO_API bool co_lock_locked(const co_lock *lock);
-#define CO_LOCK_ACQUIRE(self, lock) CO__WAIT(self, co__lock_acquire((lock)), 1, false)
+#define CO_LOCK_ACQUIRE(self, lock) CO__WAIT(self, co__lock_acquire((lock)), co__sync_again(), false)
+
+/*
+ * async with lock: ...  -- `field` names a co_lock * member of the frame
+ * (read from the frame at the acquire and at the release), and the frame
+ * needs the core's `tries` array (gen.h's CO_TRY).  The release runs on
+ * every way out of the block: its end, a raise, a cancellation, a return.
+ *
+ *     CO_WITH_LOCK(self, lock) {
+ *         ... awaits ...
+ *     } CO_WITH_LOCK_END(self, lock);
+ */
+#define CO_WITH_LOCK(self, field)                                                          \
+    CO_LOCK_ACQUIRE(self, (self)->field);                                                  \
+    CO_TRY(self)
+#define CO_WITH_LOCK_END(self, field)                                                      \
+    CO_TRY_FINALLY(self) { (void)co_lock_release((self)->field); }                         \
+    CO_TRY_END(self)
 
 /* asyncio.Semaphore (bound 0) and BoundedSemaphore (bound = initial value). */
 typedef struct co_sem {
@@ -313,9 +350,18 @@ typedef struct co_sem {
 CO_API int co_sem_init(co_sem *sem, int value, int bound);
 CO_API int co_sem_release(co_sem *sem); /* CO_ESEMOVER past the bound */
 CO_API int co_sem_value(const co_sem *sem);
-#define CO_SEM_ACQUIRE(self, sem) CO__WAIT(self, co__sem_acquire((sem)), 1, false)
+#define CO_SEM_ACQUIRE(self, sem) CO__WAIT(self, co__sem_acquire((sem)), co__sync_again(), false)
+/* async with sem: ...  -- as CO_WITH_LOCK, `field` a co_sem * member. */
+#define CO_WITH_SEM(self, field)                                                           \
+    CO_SEM_ACQUIRE(self, (self)->field);                                                   \
+    CO_TRY(self)
+#define CO_WITH_SEM_END(self, field)                                                       \
+    CO_TRY_FINALLY(self) { (void)co_sem_release((self)->field); }                          \
+    CO_TRY_END(self)
 
-/* asyncio.Queue(maxsize): a FIFO of fixed-size items, copied in and out. */
+/* asyncio.Queue(maxsize): a bounded FIFO of fixed-size items in caller memory.
+ * A put copies its item when it starts (a C local is fine); a get's
+ * destination must outlive the await (CO_ESTACKARG for a C local). */
 typedef struct co_queue {
     co_waitq getters, putters;
     unsigned char *buf;
@@ -336,8 +382,8 @@ CO_API int co_queue_try_get(co_queue *q, void *item);       /* CO_EQEMPTY, CO_EQ
 /* queue.shutdown(): puts fail from now on; gets drain what is left, then fail. */
 CO_API void co_queue_shutdown(co_queue *q);
 CO_API size_t co_queue_size(const co_queue *q);
-#define CO_QUEUE_PUT(self, q, item) CO__WAIT(self, co__queue_put((q), (item)), 1, false)
-#define CO_QUEUE_GET(self, q, item) CO__WAIT(self, co__queue_get((q), (item)), 1, false)
+#define CO_QUEUE_PUT(self, q, item) CO__WAIT(self, co__queue_put((q), (item)), co__queue_again(), false)
+#define CO_QUEUE_GET(self, q, item) CO__WAIT(self, co__queue_get((q), (item)), co__queue_again(), false)
 
 /* ------------------------------------------------------------ callbacks */
 
@@ -414,7 +460,8 @@ CO_API bool co_future_cancelled(const co_future *f);
 /* fut.result(): 0 with *value set, its error, CO_ECANCELLED, or CO_ENOTDONE
  * (InvalidStateError) while pending.  value may be NULL. */
 CO_API int co_future_result(const co_future *f, void **value);
-/* value = await fut: the future's error is raised here. */
+/* value = await fut: the future's error is raised here.  `value` (a void **,
+ * or NULL) is filled after the wait: a C-stack one is CO_ESTACKARG. */
 #define CO_AWAIT_FUTURE(self, fut, value) CO__AWAIT_FUTURE(self, fut, value, false)
 /* The same, but its error is caught: read it with CO_THROWN(self). */
 #define CO_AWAIT_FUTURE_CATCH(self, fut, value) CO__AWAIT_FUTURE(self, fut, value, true)
@@ -425,43 +472,96 @@ CO_API size_t co_future_remove_done_callback(co_future *f, void (*fn)(void *), v
 /* ------------------------------------------------------------- internals */
 
 /* Registration functions behind the await macros: <0 an error to raise,
- * 1 done at once, 0 the current task now waits (suspend, then try again). */
+ * 1 done, 0 the current task now waits (suspend, then call the _again
+ * function, which takes what it needs from where the start recorded it). */
 CO_API int co__sleep(int64_t ns);
 CO_API int64_t co__ms_to_ns(int64_t ms); /* clamped to [0, INT64_MAX] */
-CO_API int co__await_task(co_gen *task);
-CO_API int co__await_task_end(co_gen *task);
+/* Done: the task's outcome is set as caller's thrown value. */
+CO_API int co__await_task(co_gen *caller, co_gen *task);
+CO_API int co__await_task_again(co_gen *caller);
 CO_API int co__gather_start(co_gather *g, co_gen *const *tasks, size_t n, int mode);
-CO_API int co__gather_end(co_gather *g);
-CO_API int co__deadline_arm(co_deadline *d, co_gen *target, int64_t ns);
-CO_API int co__deadline_end(co_deadline *d, int err);
+CO_API int co__gather_again(void);
+/* wait-for and group scopes: the start pushes the state on the task's
+ * scope, the end pops it and gives the outcome. */
+CO_API int co__wait_for_arm(co_deadline *d, co_gen *target, int64_t ns);
+CO_API int co__wait_for_end(int err);
+CO_API co_gen *co__wait_for_target(void);
 CO_API int co__group_enter(co_group *g);
-CO_API int co__group_body_done(co_group *g, int err);
-CO_API int co__group_wait_start(co_group *g);
-CO_API int co__group_end(co_group *g);
+CO_API void co__group_body_done(int err);
+CO_API int co__group_wait(int thrown);
 CO_API int co__event_wait(co_event *ev);
 CO_API int co__lock_acquire(co_lock *lock);
 CO_API int co__sem_acquire(co_sem *sem);
+CO_API int co__sync_again(void);
 CO_API int co__queue_put(co_queue *q, const void *item);
 CO_API int co__queue_get(co_queue *q, void *item);
-CO_API int co__future_wait(co_future *f);
+CO_API int co__future_wait(co_future *f, void **value);
+CO_API int co__future_again(void);
+CO_API int co__queue_again(void);
 
-/* Suspends until `start` (re-evaluated after each wake-up) says done; then
- * `end` gives the outcome (<0 raised).  Cancellation unwinds from the wait. */
-#define CO__WAIT(self, start, end, caught)                                                 \
+/* Evaluates `start` once; while it says wait, suspends, then asks `again`.
+ * An error is raised, unless caught (then it is CO_THROWN).  Cancellation
+ * unwinds from the wait. */
+#define CO__WAIT(self, start, again, caught)                                               \
     do {                                                                                   \
-        for (;;) {                                                                         \
-            int co__r = (start);                                                           \
-            if (co__r < 0)                                                                 \
-                CO_RAISE(self, co__r);                                                     \
-            if (co__r > 0)                                                                 \
-                break;                                                                     \
-            CO__SUSPEND_TASK(self, caught);                                                \
+        int co__r = (start);                                                               \
+        while (co__r == 0) {                                                               \
+            CO__SUSPEND_TASK(self, false);                                                 \
+            co__r = (again);                                                               \
         }                                                                                  \
-        {                                                                                  \
-            int co__e = (end);                                                             \
-            if (co__e < 0)                                                                 \
-                CO_RAISE(self, co__e);                                                     \
+        CO__OUTCOME(self, co__r < 0 ? co__r : 0, caught);                                  \
+    } while (0)
+
+/* Raises err (<0) or, when caught, leaves it (or 0) in CO_THROWN(self). */
+#define CO__OUTCOME(self, err, caught)                                                     \
+    do {                                                                                   \
+        int co__o = (err);                                                                 \
+        if (caught)                                                                        \
+            co__set_thrown(&(self)->gen, co__o);                                           \
+        else if (co__o < 0)                                                                \
+            CO_RAISE(self, co__o);                                                         \
+    } while (0)
+
+#define CO__WAIT_FOR(self, deadline, member, ms, caught)                                   \
+    do {                                                                                   \
+        int co__a = co__wait_for_arm((deadline), NULL, co__ms_to_ns(ms));                  \
+        if (co__a < 0) {                                                                   \
+            CO__OUTCOME(self, co__a, caught);                                              \
+            break;                                                                         \
         }                                                                                  \
+        CO_AWAIT_CATCH(self, member);                                                      \
+        CO__OUTCOME(self, co__wait_for_end(CO_THROWN(self)), caught);                      \
+    } while (0)
+
+#define CO__WAIT_FOR_TASK(self, deadline, task, ms, caught)                                \
+    do {                                                                                   \
+        int co__a = co__wait_for_arm((deadline), (task), co__ms_to_ns(ms));                \
+        if (co__a < 0) {                                                                   \
+            CO__OUTCOME(self, co__a, caught);                                              \
+            break;                                                                         \
+        }                                                                                  \
+        CO__AWAIT_TASK(self, co__wait_for_target(), true);                                 \
+        CO__OUTCOME(self, co__wait_for_end(CO_THROWN(self)), caught);                      \
+    } while (0)
+
+/* The body runs as a child with the group on the task's scope; then the
+ * owner waits for the members, a cancellation included (the group must
+ * end), and the end gives the first failure. */
+#define CO__GROUP_RUN(self, group, member, caught)                                         \
+    do {                                                                                   \
+        int co__g = co__group_enter((group));                                              \
+        if (co__g < 0) {                                                                   \
+            CO__OUTCOME(self, co__g, caught);                                              \
+            break;                                                                         \
+        }                                                                                  \
+        CO_AWAIT_CATCH(self, member);                                                      \
+        co__group_body_done(CO_THROWN(self));                                              \
+        co__g = co__group_wait(0);                                                         \
+        while (co__g == 0) {                                                               \
+            CO__SUSPEND_TASK(self, true);                                                  \
+            co__g = co__group_wait(CO_THROWN(self));                                       \
+        }                                                                                  \
+        CO__OUTCOME(self, co__g < 0 ? co__g : 0, caught);                                  \
     } while (0)
 
 /* Raises the error `expr` returns, if any. */
@@ -482,35 +582,23 @@ CO_API int co__future_wait(co_future *f);
             CO__SUSPEND_TASK(self, caught);                                                \
     } while (0)
 
+/* The await of a task: a cancellation thrown at the wait unwinds, unless
+ * caught (then it is the outcome). */
 #define CO__AWAIT_TASK(self, task, caught)                                                 \
     do {                                                                                   \
-        for (;;) {                                                                         \
-            int co__r = co__await_task(task);                                              \
-            if (co__r < 0)                                                                 \
-                CO_RAISE(self, co__r);                                                     \
-            if (co__r > 0)                                                                 \
-                break;                                                                     \
-            CO__SUSPEND_TASK(self, false);                                                 \
+        int co__r = co__await_task(&(self)->gen, (task));                                  \
+        while (co__r == 0) {                                                               \
+            CO__SUSPEND_TASK(self, caught);                                                \
+            co__r = CO_THROWN(self) ? 1 : co__await_task_again(&(self)->gen);             \
         }                                                                                  \
-        co__set_thrown(&(self)->gen, co__await_task_end(task));                            \
+        if (co__r < 0)                                                                     \
+            co__set_thrown(&(self)->gen, co__r);                                           \
         if (!(caught) && CO_THROWN(self))                                                  \
             CO_RAISE(self, CO_THROWN(self));                                               \
     } while (0)
 
 #define CO__AWAIT_FUTURE(self, fut, value, caught)                                         \
-    do {                                                                                   \
-        for (;;) {                                                                         \
-            int co__r = co__future_wait(fut);                                              \
-            if (co__r < 0)                                                                 \
-                CO_RAISE(self, co__r);                                                     \
-            if (co__r > 0)                                                                 \
-                break;                                                                     \
-            CO__SUSPEND_TASK(self, false);                                                 \
-        }                                                                                  \
-        co__set_thrown(&(self)->gen, co_future_result((fut), (value)));                    \
-        if (!(caught) && CO_THROWN(self))                                                  \
-            CO_RAISE(self, CO_THROWN(self));                                               \
-    } while (0)
+    CO__WAIT(self, co__future_wait((fut), (value)), co__future_again(), caught)
 
 /* A task's suspension: a thrown cancellation unwinds unless caught. */
 #define CO__SUSPEND_TASK(self, caught) CO__SUSPEND(self, CO__K, caught)

@@ -75,6 +75,7 @@ int co_loop_new(co_loop **out, const co_loop_options *opt)
         return rc;
     }
     co__signals_attach(&b->reactor); /* the first attachment: it cannot fail */
+    b->loop.on_error_default = co_default_exception_handler;
     /* like Python: a write to a closed pipe or socket is an EPIPE, not a death */
     {
         struct sigaction sa;

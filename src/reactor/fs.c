@@ -133,6 +133,9 @@ static int submit(co_file_job *j)
     int rc;
     if (loop == NULL || loop->current == NULL)
         return over(j, CO_ENOTASK);
+    /* a worker uses the job, its path and buffer after the task suspends */
+    if (co__on_stack(loop, j) || co__on_stack(loop, j->path) || co__on_stack(loop, j->buf))
+        return over(j, CO_ESTACKARG);
     r = co__reactor(loop);
     if (r == NULL)
         return over(j, CO_EBADARG);

@@ -244,12 +244,18 @@ int co_shutdown_write(int fd) { return shutdown(fd, SHUT_WR) == 0 ? 0 : -errno; 
 
 /* ----------------------------------------------------- the operations */
 
-/* Sets io up for op; CO_ENOTASK outside a task. */
-static int start(co_io *io, uint8_t op, int fd, size_t len)
+/* Sets io up for op and puts it on the task's scope until it finishes, so
+ * the steps after a resume need no argument; CO_ENOTASK outside a task.
+ * io and mem (the buffer or peer address) are used after the task suspends:
+ * pointers into the C stack are refused. */
+static int start(co_io *io, uint8_t op, int fd, size_t len, const void *mem)
 {
     co_loop *loop = co__loop();
     if (loop == NULL || loop->current == NULL)
         return CO_ENOTASK;
+    if (co__on_stack(loop, io) || co__on_stack(loop, mem))
+        return CO_ESTACKARG;
+    co__scope_push(loop->current, io, &io->outer);
     io->result = 0;
     io->done = 0;
     io->fd = fd;
@@ -280,14 +286,14 @@ static int finish(co_io *io, ssize_t res)
 
 int co__accept_start(co_io *io, int listen_fd, co_addr *peer)
 {
-    int rc = start(io, OP_ACCEPT, listen_fd, 0);
+    int rc = start(io, OP_ACCEPT, listen_fd, 0, peer);
     io->buf.peer = peer;
     return rc;
 }
 
 int co__connect_start(co_io *io, const co_addr *addr, int64_t timeout_ms)
 {
-    int rc = start(io, OP_CONNECT, -1, 0);
+    int rc = start(io, OP_CONNECT, -1, 0, NULL); /* addr is read before any wait */
     io->buf.to = addr;
     if (rc < 0 || timeout_ms < 0)
         return rc;
@@ -302,14 +308,14 @@ int co__connect_start(co_io *io, const co_addr *addr, int64_t timeout_ms)
 
 int co__recv_start(co_io *io, int fd, void *buf, size_t n, int exactly)
 {
-    int rc = start(io, exactly ? OP_RECV_EXACTLY : OP_RECV, fd, n);
+    int rc = start(io, exactly ? OP_RECV_EXACTLY : OP_RECV, fd, n, buf);
     io->buf.in = buf;
     return rc;
 }
 
 int co__send_start(co_io *io, int fd, const void *buf, size_t n)
 {
-    int rc = start(io, OP_SEND, fd, n);
+    int rc = start(io, OP_SEND, fd, n, buf);
     io->buf.out = buf;
     return rc;
 }
@@ -457,7 +463,7 @@ static int send_step(co_io *io)
     return finish(io, (ssize_t)io->done);
 }
 
-int co__io_step(co_io *io)
+static int io_step(co_io *io)
 {
     switch (io->state) {
     case ST_DONE:
@@ -477,7 +483,7 @@ int co__io_step(co_io *io)
     }
 }
 
-int co__io_resumed(co_io *io, int thrown)
+static int io_resumed(co_io *io, int thrown)
 {
     if (thrown < 0) { /* cancelled: a connect's timeout, or a real cancellation */
         int err = thrown;
@@ -494,4 +500,31 @@ int co__io_resumed(co_io *io, int thrown)
         return finish(io, -EBADF);
     }
     return 0;
+}
+
+/* The operation on top of the current task's scope; it leaves the scope
+ * once the step or resume says it is over (anything but 0). */
+static co_io *current_io(void)
+{
+    co_loop *loop = co__loop();
+    return loop && loop->current ? loop->current->scope.top : NULL;
+}
+
+static int leave_if_over(co_io *io, int rc)
+{
+    if (rc != 0)
+        co__loop()->current->scope.top = io->outer;
+    return rc;
+}
+
+int co__io_step(void)
+{
+    co_io *io = current_io();
+    return io ? leave_if_over(io, io_step(io)) : CO_ENOTASK;
+}
+
+int co__io_resumed(int thrown)
+{
+    co_io *io = current_io();
+    return io ? leave_if_over(io, io_resumed(io, thrown)) : CO_ENOTASK;
 }

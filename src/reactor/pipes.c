@@ -195,9 +195,7 @@ int co__pipes_step(co_process *p)
     rc = co__gather_start(&p->gather, p->pumps, p->npumps, CO_GATHER_ALL);
     if (rc == 0)
         return 0;
-    if (rc > 0)
-        co__gather_end(&p->gather);
-    else
+    if (rc < 0) /* the gather has ended either way */
         fail(p, rc);
     release_pumps(p);
     return 1;

@@ -3,6 +3,7 @@
  * timer that cancels its target when it expires, and the rule that turns
  * that cancellation into CO_ETIMEOUT when the await ends.  A timeout of
  * zero or less expires before the await starts, as asyncio.wait_for's does.
+ * CO_WAIT_FOR keeps its deadline on the task's scope (stack.c) between the two.
  */
 #include "loop.h"
 
@@ -51,3 +52,36 @@ int co__deadline_end(co_deadline *d, int err)
     return err;
 }
 
+int co__wait_for_arm(co_deadline *d, co_gen *target, int64_t ns)
+{
+    co_loop *loop = co__loop();
+    int rc;
+    if (loop && (co__on_stack(loop, d) || co__on_stack(loop, target)))
+        return CO_ESTACKARG;
+    rc = co__deadline_arm(d, target, ns);
+    if (rc == 0)
+        co__scope_push(loop->current, d, &d->outer);
+    return rc;
+}
+
+/* The innermost wait-for of the current task: the one ending now. */
+static co_deadline *innermost(void)
+{
+    co_loop *loop = co__loop();
+    return loop && loop->current ? loop->current->scope.top : NULL;
+}
+
+co_gen *co__wait_for_target(void)
+{
+    co_deadline *d = innermost();
+    return d ? co__frame(d->target) : NULL;
+}
+
+int co__wait_for_end(int err)
+{
+    co_deadline *d = innermost();
+    if (d == NULL)
+        return CO_ENOTASK;
+    d->owner->scope.top = d->outer;
+    return co__deadline_end(d, err);
+}

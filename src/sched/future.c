@@ -14,7 +14,16 @@
 enum { PENDING, DONE, CANCELLED };
 
 static bool future_cancel_waiter(co_loop *loop, co_task *t);
-static const co__wait_ops future_wait = {future_cancel_waiter, NULL};
+static void future_pass_on(co_loop *loop, co_task *t);
+static const co__wait_ops future_wait = {future_cancel_waiter, future_pass_on};
+
+/* An awaiter's record (its wait_on while it waits): the future and where its
+ * value goes, taken when the await starts so nothing is re-read after the
+ * resume.  From the loop's pool: a loop torn down mid-await frees it too. */
+typedef struct fwait {
+    co_future *f;
+    void **value;
+} fwait;
 
 void co_future_init(co_future *f, co_loop *loop)
 {
@@ -80,23 +89,55 @@ int co_future_result(const co_future *f, void **value)
     return f->error;
 }
 
-int co__future_wait(co_future *f)
+/* The outcome of a done future for an await: 1, or its error. */
+static int outcome(const co_future *f, void **value)
+{
+    int rc = co_future_result(f, value);
+    return rc < 0 ? rc : 1;
+}
+
+int co__future_wait(co_future *f, void **value)
 {
     co_loop *loop = co__loop();
     co_task *t;
+    fwait *w;
     if (f == NULL || f->loop == NULL)
         return CO_EBADARG;
     if (loop == NULL || loop->current == NULL)
         return CO_ENOTASK;
+    if (co__on_stack(loop, value))
+        return CO_ESTACKARG; /* it would be filled after a resume */
     if (f->state != PENDING)
-        return 1;
+        return outcome(f, value);
     if (f->loop != loop)
         return CO_EBADARG; /* a future belongs to one loop */
+    w = co__pool_alloc(loop, sizeof *w);
+    if (w == NULL)
+        return CO_ENOMEM;
+    w->f = f;
+    w->value = value;
     t = loop->current;
     co__waitq_push(&f->waiters, t);
     loop->waits[CO__W_FUTURE] = &future_wait;
-    co__wait_for(t, CO__W_FUTURE, f);
+    co__wait_for(t, CO__W_FUTURE, w);
     return 0;
+}
+
+int co__future_again(void)
+{
+    co_loop *loop = co__loop();
+    fwait *w;
+    co_future *f;
+    void **value;
+    if (loop == NULL || loop->current == NULL || loop->current->woke_from != CO__W_FUTURE)
+        return CO_ENOTASK;
+    w = loop->current->wait_on;
+    f = w->f;
+    value = w->value;
+    co__pool_free(loop, w, sizeof *w);
+    if (f->state == PENDING)
+        return CO_EBADYIELD; /* woken by something else than f */
+    return outcome(f, value);
 }
 
 /* A task awaiting f is cancelled: f is cancelled, which wakes it (and every
@@ -104,6 +145,12 @@ int co__future_wait(co_future *f)
 static bool future_cancel_waiter(co_loop *loop, co_task *t)
 {
     (void)loop;
-    co_future_cancel(t->wait_on);
-    return false; /* woken by the cancellation just now */
+    co_future_cancel(((fwait *)t->wait_on)->f);
+    return false; /* woken by the cancellation just now: future_pass_on */
+}
+
+/* A woken awaiter was cancelled before it ran: its record goes. */
+static void future_pass_on(co_loop *loop, co_task *t)
+{
+    co__pool_free(loop, t->wait_on, sizeof(fwait));
 }

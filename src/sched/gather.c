@@ -25,6 +25,18 @@ static bool gather_ready(const co_gather *g)
     return g->mode == CO_GATHER_FIRST_ERROR && g->error != 0;
 }
 
+/* 1 when the gather is over (<0: the error it raises), else 0: waiting. */
+static int gather_wait_or_end(co_loop *loop, co_task *self, co_gather *g)
+{
+    if (gather_ready(g)) {
+        int err = co__gather_end(g);
+        return err < 0 ? err : 1;
+    }
+    loop->waits[CO__W_GATHER] = &gather_wait;
+    co__wait_for(self, CO__W_GATHER, g);
+    return 0;
+}
+
 int co__gather_start(co_gather *g, co_gen *const *tasks, size_t n, int mode)
 {
     co_loop *loop = co__loop();
@@ -33,6 +45,8 @@ int co__gather_start(co_gather *g, co_gen *const *tasks, size_t n, int mode)
         return CO_EBADARG;
     if (loop == NULL || loop->current == NULL)
         return CO_ENOTASK;
+    if (co__on_stack(loop, g) || co__on_stack(loop, tasks))
+        return CO_ESTACKARG; /* both are read until the gather ends */
     self = loop->current;
     if (g->owner != self) { /* the first call: adopt the children */
         if ((tasks == NULL && n) || (mode != CO_GATHER_FIRST_ERROR && mode != CO_GATHER_ALL))
@@ -57,6 +71,7 @@ int co__gather_start(co_gather *g, co_gen *const *tasks, size_t n, int mode)
         for (size_t i = 0; i < n; i++) {
             co_task *c = co__task(tasks[i]);
             if (c->flags & CO__T_DONE) {
+                co__mark_read(c);
                 if (g->error == 0)
                     g->error = co_result(tasks[i]);
                 continue;
@@ -72,17 +87,20 @@ int co__gather_start(co_gather *g, co_gen *const *tasks, size_t n, int mode)
             g->pending++;
         }
     }
-    if (gather_ready(g))
-        return 1;
-    loop->waits[CO__W_GATHER] = &gather_wait;
-    co__wait_for(self, CO__W_GATHER, g);
-    return 0;
+    return gather_wait_or_end(loop, self, g);
+}
+
+/* Back from the wait: the gather is the one the task waited on. */
+int co__gather_again(void)
+{
+    co_loop *loop = co__loop();
+    if (loop == NULL || loop->current == NULL)
+        return CO_ENOTASK;
+    return gather_wait_or_end(loop, loop->current, loop->current->wait_on);
 }
 
 int co__gather_end(co_gather *g)
 {
-    if (g == NULL)
-        return CO_EBADARG;
     /* the children let go; those still running (first error) stop reporting */
     for (size_t i = 0; i < g->n; i++) {
         co_task *c = co__task(g->tasks[i]);

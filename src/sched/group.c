@@ -4,6 +4,7 @@
  *
  * Members report through the joiner hook in their co_group, and a cancelled
  * owner aborts the group through the wait ops registered for CO__W_GROUP.
+ * Between entering and ending, the group is on its owner's scope (stack.c).
  */
 #include "loop.h"
 
@@ -48,11 +49,21 @@ int co__group_enter(co_group *g)
         return CO_EBADARG;
     if (loop == NULL || loop->current == NULL)
         return CO_ENOTASK;
+    if (co__on_stack(loop, g))
+        return CO_ESTACKARG; /* members report to it after the body suspends */
     if (g->finished || (g->owner && g->owner != loop->current))
         return CO_EGROUPDONE;
     g->owner = loop->current;
     g->body_done = false;
+    co__scope_push(g->owner, g, &g->outer);
     return 0;
+}
+
+/* The group the current task's CO_GROUP_RUN is in. */
+static co_group *current_group(void)
+{
+    co_loop *loop = co__loop();
+    return loop && loop->current ? loop->current->scope.top : NULL;
 }
 
 int co_group_spawn(co_group *g, co_gen *frame)
@@ -107,19 +118,20 @@ static void group_fail(co_group *g, int err)
     group_abort(g);
 }
 
-int co__group_body_done(co_group *g, int err)
+void co__group_body_done(int err)
 {
-    if (g == NULL || g->owner == NULL)
-        return CO_EBADARG;
-    bool aborted = g->aborting;
+    co_group *g = current_group();
+    bool aborted;
+    if (g == NULL)
+        return;
+    aborted = g->aborting;
     g->body_done = true;
     if (err == CO_ECANCELLED && aborted) {
         co_uncancel(co__frame(g->owner)); /* the group cancelled its body */
-        return 0;
+        return;
     }
     if (err)
         group_fail(g, err);
-    return 0;
 }
 
 size_t co_group_errors(const co_group *g, int *errs, size_t max)
@@ -131,23 +143,24 @@ size_t co_group_errors(const co_group *g, int *errs, size_t max)
     return g->n;
 }
 
-int co__group_wait_start(co_group *g)
+/* The owner waits for the members (0), or the group ends: 1, or the first
+ * failure; a cancellation thrown at the wait (the members are done by then)
+ * ends it too, and is what the group raises. */
+int co__group_wait(int thrown)
 {
-    if (g == NULL || g->owner == NULL)
-        return CO_EBADARG;
-    if (g->pending == 0)
-        return 1;
-    g->owner->loop->waits[CO__W_GROUP] = &group_wait;
-    co__wait_for(g->owner, CO__W_GROUP, g);
-    return 0;
-}
-
-int co__group_end(co_group *g)
-{
+    co_group *g = current_group();
     if (g == NULL)
-        return CO_EBADARG;
+        return CO_ENOTASK;
+    if (g->pending && !thrown) {
+        g->owner->loop->waits[CO__W_GROUP] = &group_wait;
+        co__wait_for(g->owner, CO__W_GROUP, g);
+        return 0;
+    }
     g->finished = true;
-    return g->error;
+    g->owner->scope.top = g->outer;
+    if (thrown)
+        return thrown;
+    return g->error ? g->error : 1;
 }
 
 /* A member finished (the joiner hook). */

@@ -88,6 +88,7 @@ void co__unregister_task(co_loop *loop, co_task *t)
 
 void co__free_task(co_loop *loop, co_task *t)
 {
+    co__report_unread(loop, t);
     co__unregister_task(loop, t);
     if (t->flags & CO__T_ALLOCATED)
         co__pool_free(loop, t, t->size);
@@ -206,6 +207,7 @@ void co__loop_fini(co_loop *loop)
     /* tasks left: never spawned, or stuck through shutdown */
     while (loop->ntasks) {
         co_task *t = loop->tasks[loop->ntasks - 1];
+        co__report_unread(loop, t);
         co__unregister_task(loop, t);
         if (t->flags & CO__T_ALLOCATED)
             co__pool_free(loop, t, t->size);

@@ -81,10 +81,11 @@ void co__bytecopy(void *dst, const void *src, size_t n);
  * CO_POOL_GRAIN apart up to CO_POOL_MAX (larger ones go to the allocator),
  * carved from chunks of CO_POOL_CHUNK.  A hosted build favours speed (64
  * KiB chunks); a bare one fits a small RAM (1 KiB chunks on 32-bit, 256
- * bytes where size_t is 16 bits, as on AVR).
+ * bytes where size_t is 16 bits, as on AVR).  The grain is a multiple of a
+ * task's alignment (pool.c checks): 8 bytes serve a 32-bit target.
  */
 #ifndef CO_POOL_GRAIN
-#if CO_BARE
+#if CO_BARE && UINTPTR_MAX <= 0xFFFFFFFFu
 #define CO_POOL_GRAIN 8
 #else
 #define CO_POOL_GRAIN 16
@@ -147,7 +148,7 @@ enum {
     CO__W_QPUT,
     CO__W_FD,     /* on the reactor: wait_on encodes fd and direction */
     CO__W_JOB,    /* on a file job running in a worker thread        */
-    CO__W_FUTURE, /* in the waiters of co_future wait_on             */
+    CO__W_FUTURE, /* in a co_future's waiters: wait_on its record (future.c) */
     CO__W_KINDS
 };
 
@@ -232,6 +233,9 @@ struct co_loop {
     /* Runs a callback entry of the ready queue (callback.c sets it). */
     void (*run_call)(struct co_loop *loop, co_task *entry);
     co_task *round_last; /* the last entry the current round runs, or NULL */
+    uintptr_t stack_top; /* co_run's frame: task bodies run below it (stack.c) */
+    co_exception_handler on_error, on_error_default; /* report.c */
+    void *on_error_arg;
 };
 
 enum { CO__LOOP_OPEN, CO__LOOP_RUNNING, CO__LOOP_CLOSED };
@@ -251,10 +255,28 @@ static inline co_task *co__task(const co_gen *frame) { return (co_task *)(void *
 void *co__alloc(co_loop *loop, size_t size);
 void co__free(co_loop *loop, void *p, size_t size);
 
+/* Whether p points into the part of the C stack that task bodies reuse
+ * between resumes (below co_run's frame), on gcc and clang (stack.c). */
+bool co__on_stack(const co_loop *loop, const void *p);
+/* The current task's scope stack (co_task.scope): the state objects of its
+ * wait-fors, groups and socket operations in progress (stack.c). */
+void co__scope_push(co_task *t, void *obj, void **outer);
+/* A deadline around an await, without the scope (deadline.c, io.c). */
+int co__deadline_arm(co_deadline *d, co_gen *target, int64_t ns);
+int co__deadline_end(co_deadline *d, int err);
+/* Ends a gather now: its children let go (a subsystem's own gather). */
+int co__gather_end(co_gather *g);
+
+/* Reports t to the exception handler if it failed and nobody read its
+ * error (report.c); co__mark_read says someone did. */
+void co__report_unread(co_loop *loop, co_task *t);
+static inline void co__mark_read(co_task *t) { t->wait_on = t; }
+
 /* The registry of live tasks (loop.c). */
 int co__register_task(co_loop *loop, co_task *t);
 void co__unregister_task(co_loop *loop, co_task *t);
-/* Unregisters t and frees its block if the loop allocated it. */
+/* Reports t if its error went unread, unregisters it, and frees its block
+ * if the loop allocated it. */
 void co__free_task(co_loop *loop, co_task *t);
 /* Records what the current task t now waits on (a fresh wait: whatever an
  * earlier wake-up left in woke_from is forgotten). */

@@ -12,10 +12,62 @@
  * with it.  Chunks go back to the allocator when the loop is freed; a block
  * larger than CO_POOL_MAX goes to the allocator itself.  Every size here is
  * a size_t: on a 16-bit target an int holds no chunk size.
+ *
+ * A released block is reused by the next CO_NEW of its class, so a stale
+ * pointer to a freed task would read the new task's data unnoticed: under
+ * ASan a free block is poisoned (all of it, its free-list link included,
+ * which the pool unpoisons only to follow it), and under valgrind it is
+ * marked no-access, so both report a read through a stale pointer.
  */
 #include "loop.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define CO__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CO__ASAN 1
+#endif
+#endif
+#ifdef CO__ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define CO__VALGRIND 1
+#endif
+#endif
+
+/* A block is free: nothing may touch it but the pool. */
+static void poison(void *b, size_t n)
+{
+#ifdef CO__ASAN
+    ASAN_POISON_MEMORY_REGION(b, n);
+#endif
+#ifdef CO__VALGRIND
+    VALGRIND_MAKE_MEM_NOACCESS(b, n);
+#endif
+    (void)b;
+    (void)n;
+}
+
+/* The pool reads a free block's link, or hands the block out (undefined
+ * contents, as from malloc). */
+static void unpoison(void *b, size_t n)
+{
+#ifdef CO__ASAN
+    ASAN_UNPOISON_MEMORY_REGION(b, n);
+#endif
+#ifdef CO__VALGRIND
+    VALGRIND_MAKE_MEM_UNDEFINED(b, n);
+#endif
+    (void)b;
+    (void)n;
+}
+
 #define GRAIN ((size_t)CO_POOL_GRAIN)
+_Static_assert(CO_POOL_GRAIN % _Alignof(co_task) == 0,
+               "CO_POOL_GRAIN must be a multiple of a task's alignment");
 #define CHUNK ((size_t)CO_POOL_CHUNK)
 
 /* A chunk's header; its blocks follow, GRAIN-aligned. */
@@ -70,6 +122,10 @@ void *co__pool_alloc(co_loop *loop, size_t size)
     if (p->free == NULL && make_table(loop) < 0)
         return NULL;
     if ((b = p->free[c]) != NULL) {
+        unpoison(b, block);
+#ifdef CO__VALGRIND
+        VALGRIND_MAKE_MEM_DEFINED(b, sizeof(void *)); /* the link the pool wrote */
+#endif
         p->free[c] = *(void **)b;
         return b;
     }
@@ -93,6 +149,7 @@ void co__pool_free(co_loop *loop, void *b, size_t size)
     c = class_of(size);
     *(void **)b = p->free[c];
     p->free[c] = b;
+    poison(b, (c + 1) * GRAIN);
 }
 
 void co__pool_fini(co_loop *loop)
@@ -100,6 +157,7 @@ void co__pool_fini(co_loop *loop)
     co_pool *p = &loop->pool;
     while (p->chunks) {
         chunk *next = p->chunks->next;
+        unpoison(p->chunks, CHUNK); /* the allocator hook may touch it */
         co__free(loop, p->chunks, CHUNK);
         p->chunks = next;
     }

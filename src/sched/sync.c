@@ -9,6 +9,10 @@
  * again (asyncio's way), since a handed-over item could be lost if the
  * waiter were cancelled before it ran.  In both cases a wake-up that reaches
  * a task cancelled before it could use it is passed on to the next waiter.
+ *
+ * What a waiter needs when it wakes is recorded when its await starts (the
+ * object in wait_on; for a queue, a record with the item to put, copied, or
+ * where the item got goes), so the macro never evaluates its arguments again.
  */
 #include "loop.h"
 
@@ -63,6 +67,8 @@ static int wait_on(co_waitq *q, void *obj, uint8_t kind)
     co_task *t;
     if (loop == NULL || loop->current == NULL)
         return CO_ENOTASK;
+    if (co__on_stack(loop, obj))
+        return CO_ESTACKARG; /* the wait queue lives in it */
     t = loop->current;
     co__waitq_push(q, t);
     loop->waits[kind] = &sync_wait; /* how the task core cancels it */
@@ -125,6 +131,8 @@ int co__event_wait(co_event *ev)
 {
     if (ev == NULL)
         return CO_EBADARG;
+    if (co__on_stack(co__loop(), ev))
+        return CO_ESTACKARG; /* its wait queue would outlive the frame */
     if (take_handed() || ev->set)
         return 1;
     return wait_on(&ev->waiters, ev, CO__W_EVENT);
@@ -147,6 +155,8 @@ int co__lock_acquire(co_lock *lock)
 {
     if (lock == NULL)
         return CO_EBADARG;
+    if (co__on_stack(co__loop(), lock))
+        return CO_ESTACKARG; /* its wait queue would outlive the frame */
     if (take_handed()) { /* woken by a release: the lock was kept for us */
         lock->handing = false;
         lock->locked = true;
@@ -199,6 +209,8 @@ int co__sem_acquire(co_sem *sem)
 {
     if (sem == NULL)
         return CO_EBADARG;
+    if (co__on_stack(co__loop(), sem))
+        return CO_ESTACKARG; /* its wait queue would outlive the frame */
     if (take_handed())
         return 1;
     if (sem->value > 0 && sem->waiters.head == NULL) {
@@ -331,20 +343,97 @@ void co_queue_shutdown(co_queue *q)
         ;
 }
 
+/* A waiting put or get (wait_on while it waits): the queue; where a got
+ * item goes, or NULL for a put, whose item follows, copied. */
+typedef struct qwait {
+    co_queue *q;
+    void *dst;
+    size_t size;
+    unsigned char item[];
+} qwait;
+
+static void qwait_free(co_loop *loop, qwait *w) { co__free(loop, w, w->size); }
+
+/* Tries the put or get of w once more: 1 done, 0 waiting again, <0 error. */
+static int queue_try(co_loop *loop, qwait *w)
+{
+    co_queue *q = w->q;
+    int rc = w->dst ? co_queue_try_get(q, w->dst) : co_queue_try_put(q, w->item);
+    if (rc == (w->dst ? CO_EQEMPTY : CO_EQFULL)) {
+        rc = w->dst ? wait_on(&q->getters, w, CO__W_QGET) : wait_on(&q->putters, w, CO__W_QPUT);
+        if (rc == 0)
+            return 0;
+    }
+    qwait_free(loop, w);
+    return rc < 0 ? rc : 1;
+}
+
+/* The queue is full or empty: record the operation and wait. */
+static int queue_wait(co_queue *q, const void *item, void *dst)
+{
+    co_loop *loop = co__loop();
+    qwait *w;
+    size_t size = sizeof *w + (dst ? 0 : q->item);
+    if (loop == NULL || loop->current == NULL)
+        return CO_ENOTASK;
+    if (co__on_stack(loop, q))
+        return CO_ESTACKARG;
+    w = co__alloc(loop, size);
+    if (w == NULL)
+        return CO_ENOMEM;
+    w->q = q;
+    w->dst = dst;
+    w->size = size;
+    if (item)
+        co__bytecopy(w->item, item, q->item);
+    return queue_try(loop, w);
+}
+
 int co__queue_put(co_queue *q, const void *item)
 {
     int rc = co_queue_try_put(q, item);
     if (rc != CO_EQFULL)
         return rc < 0 ? rc : 1;
-    return wait_on(&q->putters, q, CO__W_QPUT);
+    return queue_wait(q, item, NULL);
 }
 
 int co__queue_get(co_queue *q, void *item)
 {
-    int rc = co_queue_try_get(q, item);
+    co_loop *loop = co__loop();
+    int rc;
+    if (loop && co__on_stack(loop, item))
+        return CO_ESTACKARG; /* it would be filled after a resume */
+    rc = co_queue_try_get(q, item);
     if (rc != CO_EQEMPTY)
         return rc < 0 ? rc : 1;
-    return wait_on(&q->getters, q, CO__W_QGET);
+    return queue_wait(q, NULL, item);
+}
+
+int co__queue_again(void)
+{
+    co_loop *loop = co__loop();
+    if (loop == NULL || loop->current == NULL)
+        return CO_ENOTASK;
+    return queue_try(loop, loop->current->wait_on);
+}
+
+/* Back from an event, lock or semaphore wait: the object is in wait_on. */
+int co__sync_again(void)
+{
+    co_loop *loop = co__loop();
+    co_task *t = loop ? loop->current : NULL;
+    if (t == NULL)
+        return CO_ENOTASK;
+    switch (t->woke_from) {
+    case CO__W_EVENT:
+        return co__event_wait(t->wait_on);
+    case CO__W_LOCK:
+        return co__lock_acquire(t->wait_on);
+    case CO__W_SEM:
+        return co__sem_acquire(t->wait_on);
+    default:
+        return CO_EBADYIELD;
+    }
 }
 
 /* ------------------------------------------- cancel and pass on */
@@ -360,9 +449,9 @@ static co_waitq *queue_of(co_task *t)
     case CO__W_SEM:
         return &((co_sem *)t->wait_on)->waiters;
     case CO__W_QGET:
-        return &((co_queue *)t->wait_on)->getters;
+        return &((qwait *)t->wait_on)->q->getters;
     case CO__W_QPUT:
-        return &((co_queue *)t->wait_on)->putters;
+        return &((qwait *)t->wait_on)->q->putters;
     default:
         return NULL;
     }
@@ -372,9 +461,10 @@ static co_waitq *queue_of(co_task *t)
 static bool sync_cancel(co_loop *loop, co_task *t)
 {
     co_waitq *q = queue_of(t);
-    (void)loop;
     if (q)
         co__waitq_remove(q, t);
+    if (t->wait == CO__W_QGET || t->wait == CO__W_QPUT)
+        qwait_free(loop, t->wait_on); /* its await ends with the cancellation */
     return true;
 }
 
@@ -393,13 +483,15 @@ static void sync_pass_on(co_loop *loop, co_task *t)
             co_sem_release(t->wait_on);
         break;
     case CO__W_QGET: {
-        co_queue *q = t->wait_on;
+        co_queue *q = ((qwait *)t->wait_on)->q;
+        qwait_free(loop, t->wait_on);
         if (q->count || q->shutdown)
             wake_first(&q->getters);
         break;
     }
     case CO__W_QPUT: {
-        co_queue *q = t->wait_on;
+        co_queue *q = ((qwait *)t->wait_on)->q;
+        qwait_free(loop, t->wait_on);
         if (q->count < q->cap || q->shutdown)
             wake_first(&q->putters);
         break;

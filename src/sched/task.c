@@ -27,6 +27,7 @@ static void init_task(co_loop *loop, co_task *t, uint8_t flags, uint32_t size)
     t->woke_from = CO__W_NONE;
     t->reg = 0;
     t->size = size;
+    t->scope.top = NULL;
 }
 
 void *co_task_new(co_loop *loop, size_t size, co_body body)
@@ -92,7 +93,10 @@ int co_task_result(const co_gen *task)
 {
     if (task == NULL)
         return CO_EBADARG;
-    return co_done(task) ? co_result(task) : CO_ENOTDONE;
+    if (!co_done(task))
+        return CO_ENOTDONE;
+    co__mark_read(co__task(task));
+    return co_result(task);
 }
 
 int co_cancelling(const co_gen *task) { return task ? co__task(task)->cancels : CO_EBADARG; }
@@ -200,6 +204,8 @@ static void finish_task(co_loop *loop, co_task *t)
         w = next;
     }
     t->awaiters = NULL;
+    /* what awaits it or gathers it reads its error; else it may go unread */
+    t->wait_on = order || held ? (void *)t : NULL;
     while (order) {
         co_task *next = order->next;
         co__make_ready(loop, order);
@@ -284,7 +290,9 @@ int co__sleep(int64_t ns)
     return 0;
 }
 
-int co__await_task(co_gen *task)
+/* Done: the task's outcome becomes caller's thrown value.  The task is
+ * recorded in wait_on, so the resume needs nothing from the caller. */
+int co__await_task(co_gen *caller, co_gen *task)
 {
     co_loop *loop = co__loop();
     co_task *self, *t;
@@ -292,12 +300,17 @@ int co__await_task(co_gen *task)
         return CO_ENOTASK;
     if (task == NULL || task->fn == NULL)
         return CO_EBADARG;
+    if (co__on_stack(loop, task))
+        return CO_ESTACKARG;
     self = loop->current;
     t = co__task(task);
     if (t == self)
         return CO_ESELF;
-    if (t->flags & CO__T_DONE)
+    if (t->flags & CO__T_DONE) {
+        co__mark_read(t);
+        co__set_thrown(caller, co_result(task));
         return 1;
+    }
     if (!(t->flags & CO__T_SPAWNED)) /* awaiting an unscheduled task starts it */
         co_spawn(task);
     self->next = t->awaiters;
@@ -306,4 +319,10 @@ int co__await_task(co_gen *task)
     return 0;
 }
 
-int co__await_task_end(co_gen *task) { return co_result(task); }
+int co__await_task_again(co_gen *caller)
+{
+    co_loop *loop = co__loop();
+    if (loop == NULL || loop->current == NULL)
+        return CO_ENOTASK;
+    return co__await_task(caller, co__frame(loop->current->wait_on));
+}

@@ -196,6 +196,9 @@ int co_run(co_loop *loop, co_gen *main)
         return rc;
     }
     co__set_running(loop);
+#if defined(__GNUC__) || defined(__clang__)
+    loop->stack_top = (uintptr_t)__builtin_frame_address(0);
+#endif
     loop->state = CO__LOOP_RUNNING;
     loop->main = t;
     loop->now = co__read_clock(loop);

@@ -114,3 +114,35 @@ void rt_log(const char *fmt, ...)
     rt.log[rt.log_len++] = '\n';
     rt.log[rt.log_len] = '\0';
 }
+
+/* ------------------------------------------------------------ scribbler */
+
+typedef struct {
+    co_gen gen;
+} scribbler;
+
+static __attribute__((noinline)) void scribble(void)
+{
+    volatile unsigned char junk[2048];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = 0xC3;
+}
+
+static int scribbler_fn(co_gen *g)
+{
+    scribbler *self = (scribbler *)g;
+    CO_BEGIN(self);
+    for (;;) {
+        scribble();
+        CO_SLEEP(self, 1);
+    }
+    CO_END(self);
+}
+
+void rt_spawn_scribbler(co_loop *loop)
+{
+    scribbler *s = CO_NEW(loop, scribbler, scribbler_fn);
+    cr_assert_not_null(s);
+    rt_spawn(&s->gen);
+    co_release(&s->gen);
+}

@@ -66,4 +66,13 @@ int64_t rt_ms(const co_loop *loop);
 /* Appends one formatted line to rt.log. */
 void rt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* An await's argument x that counts its evaluations in self->evals: the
+ * locals tests check that each argument is evaluated once. */
+static inline void rt__count(int *evals) { (*evals)++; }
+#define RT_ARG(self, x) (rt__count(&(self)->evals), (x))
+
+/* Spawns (and releases) a task that overwrites some 2 KiB of the C stack
+ * every millisecond, so a C local an await wrongly kept reads as garbage. */
+void rt_spawn_scribbler(co_loop *loop);
+
 #endif /* TESTLOOP_H */

@@ -228,8 +228,8 @@ Test(future, awaiting_outside_a_task_is_an_error)
     co_loop *loop = rt_loop();
     co_future f;
     co_future_init(&f, loop);
-    cr_expect_eq(co__future_wait(&f), CO_ENOTASK);
-    cr_expect_eq(co__future_wait(NULL), CO_EBADARG);
+    cr_expect_eq(co__future_wait(&f, NULL), CO_ENOTASK);
+    cr_expect_eq(co__future_wait(NULL, NULL), CO_EBADARG);
     co_future_init(&f, NULL);
     cr_expect_eq(co_future_set_result(&f, NULL), CO_EBADARG, "a future needs its loop");
     cr_expect_eq(co_future_result(NULL, NULL), CO_EBADARG);

@@ -675,3 +675,34 @@ Test(regress, bare_idle_waits_for_an_interrupt_when_nothing_is_scheduled)
     rt_free_loop(loop);
 }
 #endif
+
+/* co_task grew to 72 bytes with the scope field, so a frame at t + 1 was
+ * only 8-aligned: a frame holding a max_align_t (long double, a 16-aligned
+ * user struct) was misaligned (UBSan in start_server's connections).  The
+ * frame of CO_NEW and of CO_TASK_STORAGE is aligned as malloc's memory. */
+typedef struct aligned_frame {
+    co_gen gen;
+    max_align_t strict;
+} aligned_frame;
+
+static int aligned_fn(co_gen *g)
+{
+    aligned_frame *self = (aligned_frame *)g;
+    CO_BEGIN(self);
+    CO_END(self);
+}
+
+Test(regress, every_task_frame_is_aligned_for_any_type)
+{
+    co_loop *loop = rt_loop();
+    static CO_TASK_STORAGE(aligned_frame) storage;
+    for (int i = 0; i < 5; i++) {
+        aligned_frame *f = CO_NEW(loop, aligned_frame, aligned_fn);
+        cr_assert_not_null(f);
+        cr_expect_eq((uintptr_t)f % _Alignof(max_align_t), 0, "CO_NEW frame %d at %p", i, (void *)f);
+    }
+    CO_INIT(&storage.frame, aligned_fn);
+    cr_expect_eq(co_task_init(loop, &storage.task, &storage.frame.gen), 0,
+                 "CO_TASK_STORAGE's frame is where the task expects it");
+    rt_free_loop(loop);
+}
