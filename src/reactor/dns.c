@@ -245,6 +245,8 @@ int co__lookup_start(co_lookup *lk, const char *host, int port, int family, co_a
     lk->job = NULL;
     if (loop == NULL || co_current_task() == NULL)
         return CO_ENOTASK;
+    if (co__on_stack(loop, addrs))
+        return CO_ESTACKARG; /* filled after the task suspends */
     if (port < 0 || port > 65535 || addrs == NULL || cap == 0 || cap > INT_MAX)
         return over(lk, -EINVAL);
     if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6)

@@ -410,6 +410,8 @@ int co__process_communicate_start(co_process *p, const void *input, size_t len)
     int rc;
     if (p == NULL)
         return CO_EBADARG;
+    if (co__on_stack(co__loop(), input))
+        return CO_ESTACKARG; /* written to the child after the task suspends */
     if ((rc = start(p, PH_PUMPS)) < 0)
         return rc;
     p->input = input;

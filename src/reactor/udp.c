@@ -113,6 +113,8 @@ static int start(co_dgram *d, uint8_t op, int fd, void *buf, size_t len)
     d->peer = NULL;
     if (loop == NULL || loop->current == NULL)
         return CO_ENOTASK;
+    if (co__on_stack(loop, buf))
+        return CO_ESTACKARG; /* filled or sent after the task suspends */
     if (len > (size_t)SSIZE_MAX) {
         d->result = -EINVAL;
         d->state = ST_DONE;
@@ -124,6 +126,8 @@ int co__recvfrom_start(co_dgram *d, int fd, void *buf, size_t n, co_addr *peer)
 {
     int rc = start(d, OP_RECVFROM, fd, buf, n);
     d->peer = peer;
+    if (rc == 0 && co__on_stack(co__loop(), peer))
+        return CO_ESTACKARG; /* filled after the task suspends */
     return rc;
 }
 

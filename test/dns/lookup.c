@@ -357,3 +357,45 @@ Test(lookup, the_host_name_is_copied_when_the_lookup_starts)
                  co_strerror(r->lk.result));
     rt_free_loop(loop);
 }
+
+/* The answers are stored after the task suspends (the lookup runs on the
+ * pool): a C-stack array is refused with CO_ESTACKARG, even for a numeric
+ * host answered at once, so the rule does not depend on the name.  The host
+ * string is copied when the lookup starts: a C local is fine. */
+typedef struct local_lookup {
+    co_gen gen;
+    bool stack_addrs;
+    co_lookup lk;
+    co_addr addrs[4];
+} local_lookup;
+
+static int local_lookup_fn(co_gen *g)
+{
+    local_lookup *self = (local_lookup *)g;
+    CO_BEGIN(self);
+    if (self->stack_addrs) {
+        co_addr addrs[4];
+        CO_GETADDRINFO(self, lk, "127.0.0.1", 80, AF_INET, addrs, 4);
+    } else {
+        char host[16] = "v4only.test";
+        CO_GETADDRINFO(self, lk, host, 80, AF_INET, self->addrs, 4);
+    }
+    CO_END(self);
+}
+
+Test(lookup, a_c_stack_answer_array_is_refused_a_c_stack_host_is_fine)
+{
+    co_loop *loop = rt_loop();
+    local_lookup *l = CO_NEW(loop, local_lookup, local_lookup_fn);
+    hosts_use(false);
+    l->stack_addrs = true;
+    cr_expect_eq(co_run(loop, &l->gen), CO_ESTACKARG);
+    rt_free_loop(loop);
+    loop = rt_loop();
+    hosts_use(false);
+    l = CO_NEW(loop, local_lookup, local_lookup_fn);
+    cr_assert_eq(co_run(loop, &l->gen), 0);
+    cr_expect_eq(l->lk.result, 1);
+    assert_addr(&l->addrs[0], "127.0.0.1", 80);
+    rt_free_loop(loop);
+}

@@ -421,3 +421,52 @@ Test(process, two_commands_in_a_pipeline)
     rt_free_loop(loop);
     no_children_left();
 }
+
+/* ------------------------------------------- a C local as the input */
+
+/* The input is written to the child after the task suspends: a C-stack
+ * buffer is refused with CO_ESTACKARG before anything starts, and the
+ * process is still whole: a communicate from frame storage then works. */
+typedef struct local_input {
+    co_gen gen;
+    co_try tries[1];
+    co_process proc;
+    int refused;
+    char in[8];
+    size_t out_len;
+    char out[8];
+} local_input;
+
+static int local_input_fn(co_gen *g)
+{
+    local_input *self = (local_input *)g;
+    static const char *const cat[] = {"cat", NULL};
+    CO_BEGIN(self);
+    spawn(co_running_loop(), &self->proc, cat, &all_pipes);
+    CO_TRY(self)
+    {
+        char in[8] = "abc\n";
+        CO_PROCESS_COMMUNICATE(self, proc, in, 4);
+    }
+    CO_EXCEPT(self, CO_ESTACKARG) { self->refused = 1; }
+    CO_TRY_END(self);
+    memcpy(self->in, "abc\n", 4);
+    CO_PROCESS_COMMUNICATE(self, proc, self->in, 4);
+    self->out_len = self->proc.out_len;
+    memcpy(self->out, self->proc.out_data, self->out_len < 8 ? self->out_len : 8);
+    CO_FINALLY(self) { co_process_close(&self->proc); }
+    CO_END(self);
+}
+
+Test(process, a_c_stack_input_is_refused_and_the_process_stays_usable)
+{
+    co_loop *loop = rt_loop();
+    local_input *t = CO_NEW(loop, local_input, local_input_fn);
+    cr_assert_not_null(t);
+    cr_assert_eq(co_run(loop, &t->gen), 0);
+    cr_expect_eq(t->refused, 1, "CO_ESTACKARG for the C-stack input");
+    cr_expect_eq(t->out_len, 4);
+    cr_expect_eq(memcmp(t->out, "abc\n", 4), 0, "then the frame's input went through");
+    rt_free_loop(loop);
+    no_children_left();
+}
