@@ -28,13 +28,8 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef struct {
-    co_gen gen;
-} foo;
-
-static int foo_fn(co_gen *g)
+CO_ASYNC(foo, )
 {
-    foo *self = (foo *)g;
     CO_BEGIN(self);
     tour_say("foo");
     CO_SLEEP(self, 1000);
@@ -42,13 +37,8 @@ static int foo_fn(co_gen *g)
     CO_END(self);
 }
 
-typedef struct {
-    co_gen gen;
-} bar;
-
-static int bar_fn(co_gen *g)
+CO_ASYNC(bar, )
 {
-    bar *self = (bar *)g;
     CO_BEGIN(self);
     tour_say("bar");
     CO_SLEEP(self, 2000);
@@ -56,29 +46,14 @@ static int bar_fn(co_gen *g)
     CO_END(self);
 }
 
-/* main(): gather's tasks and its bookkeeping live in the frame. */
-typedef struct {
-    co_gen gen;
-    co_gen *tasks[2];
-    co_gather gather;
-} main_task;
-
-static int main_fn(co_gen *g)
+/* gather(foo(), bar()) wraps each in a task, started in this order; the
+   gather and its tasks live in main's frame */
+CO_ASYNC(main_task, co_gather gather;)
 {
-    main_task *self = (main_task *)g;
     co_loop *loop = co_running_loop();
-    foo *f;
-    bar *b;
     CO_BEGIN(self);
-    /* gather(foo(), bar()) wraps each coroutine in a task; CO_GATHER starts
-       the ones not started yet, in this order */
-    f = CO_NEW(loop, foo, foo_fn);
-    b = CO_NEW(loop, bar, bar_fn);
-    if (f == NULL || b == NULL)
-        CO_RAISE(self, CO_ENOMEM);
-    self->tasks[0] = &f->gen;
-    self->tasks[1] = &b->gen;
-    CO_GATHER(self, &self->gather, self->tasks, 2, CO_GATHER_FIRST_ERROR);
+    CO_GATHER_OF(self, &self->gather, CO_GATHER_FIRST_ERROR, CO_TASK(loop, foo, ),
+                 CO_TASK(loop, bar, ));
     CO_END(self);
 }
 
@@ -98,7 +73,7 @@ int main(int argc, char **argv)
             tour_usage_error(argv[0], usage, argv[i]);
     }
     loop = tour_loop();
-    m = CO_NEW(loop, main_task, main_fn);
+    m = CO_TASK(loop, main_task, );
     rc = m ? co_run(loop, &m->gen) : CO_ENOMEM;
     ms = tour_elapsed_ms();
     fprintf(timing ? stdout : stderr,

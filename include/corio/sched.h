@@ -169,6 +169,46 @@ typedef struct co_task {
 CO_API void *co_task_new(co_loop *loop, size_t size, co_body body);
 #define CO_NEW(loop, type, body) ((type *)co_task_new((loop), sizeof(type), (body)))
 
+/*
+ * async def name(...): one declaration for a coroutine's frame and body.
+ * The fields (its arguments and the locals that live across awaits, as
+ * struct members; leave the argument empty for none: CO_ASYNC(tick, )) make
+ * the frame type `name`; the block that follows is the body, with a typed
+ * `self` and no cast, and `name_fn` is its co_body.  Declare a coroutine
+ * before the ones that create or embed it.
+ *
+ *     CO_ASYNC(say_after, int ms; const char *what;)
+ *     {
+ *         CO_BEGIN(self);
+ *         CO_SLEEP(self, self->ms);
+ *         puts(self->what);
+ *         CO_END(self);
+ *     }
+ */
+#define CO_ASYNC(name, ...)                                                                \
+    typedef struct name {                                                                  \
+        co_gen gen;                                                                        \
+        __VA_ARGS__                                                                        \
+    } name;                                                                                \
+    static int name##_body(name *self);                                                    \
+    static int name##_fn(co_gen *co__g) { return name##_body((name *)(void *)co__g); }    \
+    static int name##_body(name *self)
+
+/* coro = name(...): a new task of a CO_ASYNC coroutine with its fields set
+ * by designated initializers (CO_TASK(loop, say_after, .ms = 10, .what =
+ * "hi"); none: CO_TASK(loop, tick, )), not started; NULL when out of memory. */
+#define CO_TASK(loop, name, ...)                                                           \
+    ((name *)co__task_from((loop), sizeof(name), name##_fn, &(name){.gen = {0}, __VA_ARGS__}))
+
+/* dst = asyncio.create_task(name(...)), inside a task: created on the
+ * running loop and started; out of memory is raised as CO_ENOMEM. */
+#define CO_CREATE_TASK(self, dst, name, ...)                                               \
+    do {                                                                                   \
+        name *co__t = CO_TASK(co_running_loop(), name, __VA_ARGS__);                       \
+        CO__CHECK(self, co__start_new((co_gen *)(void *)co__t));                                       \
+        (dst) = co__t;                                                                     \
+    } while (0)
+
 /* Caller-provided storage for a task: no allocation. */
 #define CO_TASK_STORAGE(type) \
     struct {                  \
@@ -241,6 +281,7 @@ typedef struct co_gather {
     size_t n, pending;
     int error; /* the first error, in time */
     uint8_t mode;
+    uint8_t owns; /* CO_GATHER_OF: the array and the tasks are the gather's */
     co_task *owner;
 } co_gather;
 #define CO_GATHER(self, gather, tasks, n, mode) \
@@ -248,6 +289,24 @@ typedef struct co_gather {
 /* The same, but the outcome is caught: CO_THROWN(self) is then 0 or the error. */
 #define CO_GATHER_CATCH(self, gather, tasks, n, mode) \
     CO__WAIT(self, co__gather_start((gather), (tasks), (n), (mode)), co__gather_again(), true)
+
+/*
+ * await asyncio.gather(a(...), b(...), ...): over tasks made inline with
+ * CO_TASK (one or more), which the gather then owns, with their array.  Any
+ * NULL among them (out of memory) raises CO_ENOMEM and releases the others.
+ * After the await, CO_GATHER_RESULT(gather, i, type) is the i-th task's
+ * frame, in argument order, to read its results from (co_task_result for its
+ * error); co_gather_release lets the tasks go when they have been read.
+ */
+#define CO_GATHER_OF(self, gather, mode, ...) CO__GATHER_OF(self, gather, mode, false, __VA_ARGS__)
+#define CO_GATHER_OF_CATCH(self, gather, mode, ...)                                        \
+    CO__GATHER_OF(self, gather, mode, true, __VA_ARGS__)
+#define CO_GATHER_RESULT(gather, i, type) ((type *)(void *)co_gather_task((gather), (i)))
+/* The i-th task of a gather (NULL past the end). */
+CO_API co_gen *co_gather_task(const co_gather *g, size_t i);
+/* Releases a CO_GATHER_OF's tasks and array (each task is freed once done);
+ * CO_EBUSY while the gather runs.  Nothing to do for CO_GATHER's. */
+CO_API int co_gather_release(co_gather *g);
 
 /* asyncio.wait_for / asyncio.timeout around a delegated child coroutine:
  * on expiry the child is cancelled, its cleanup runs, then CO_ETIMEOUT is
@@ -481,6 +540,9 @@ CO_API int co__await_task(co_gen *caller, co_gen *task);
 CO_API int co__await_task_again(co_gen *caller);
 CO_API int co__gather_start(co_gather *g, co_gen *const *tasks, size_t n, int mode);
 CO_API int co__gather_again(void);
+CO_API int co__gather_of(co_gather *g, int mode, void *const *frames, size_t n);
+CO_API void *co__task_from(co_loop *loop, size_t size, co_body body, const void *init);
+CO_API int co__start_new(co_gen *frame); /* co_spawn, CO_ENOMEM for NULL */
 /* wait-for and group scopes: the start pushes the state on the task's
  * scope, the end pops it and gives the outcome. */
 CO_API int co__wait_for_arm(co_deadline *d, co_gen *target, int64_t ns);
@@ -563,6 +625,12 @@ CO_API int co__queue_again(void);
         }                                                                                  \
         CO__OUTCOME(self, co__g < 0 ? co__g : 0, caught);                                  \
     } while (0)
+
+#define CO__GATHER_OF(self, gather, mode, caught, ...)                                     \
+    CO__WAIT(self,                                                                         \
+             co__gather_of((gather), (mode), (void *const[]){__VA_ARGS__},                 \
+                           sizeof((void *const[]){__VA_ARGS__}) / sizeof(void *)),         \
+             co__gather_again(), caught)
 
 /* Raises the error `expr` returns, if any. */
 #define CO__CHECK(self, expr)                                                              \

@@ -151,3 +151,58 @@ static void gather_pass_on(co_loop *loop, co_task *owner)
     (void)loop;
     co__gather_end(owner->wait_on);
 }
+
+/* ------------------------------------------------ gathers of new tasks */
+
+int co__gather_of(co_gather *g, int mode, void *const *frames, size_t n)
+{
+    co_loop *loop = co__loop();
+    co_gen **own = NULL;
+    bool missing = false;
+    int rc;
+    if (g == NULL)
+        return CO_EBADARG;
+    if (loop == NULL || loop->current == NULL)
+        return CO_ENOTASK;
+    for (size_t i = 0; i < n; i++)
+        missing |= frames[i] == NULL;
+    if (!missing)
+        own = co__pool_alloc(loop, n * sizeof *own);
+    if (own == NULL) { /* a CO_TASK found no memory, or the array none */
+        for (size_t i = 0; i < n; i++)
+            co_release(frames[i]);
+        return CO_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        own[i] = frames[i];
+    g->owns = 0;
+    rc = co__gather_start(g, own, n, mode);
+    g->tasks = own; /* even when refused: co_gather_release frees them */
+    g->n = n;
+    g->owns = 1;
+    return rc;
+}
+
+co_gen *co_gather_task(const co_gather *g, size_t i)
+{
+    return g && g->tasks && i < g->n ? g->tasks[i] : NULL;
+}
+
+int co_gather_release(co_gather *g)
+{
+    co_loop *loop;
+    if (g == NULL)
+        return CO_EBADARG;
+    if (g->owner)
+        return CO_EBUSY;
+    if (!g->owns || g->n == 0)
+        return 0;
+    loop = co__task(g->tasks[0])->loop;
+    for (size_t i = 0; i < g->n; i++)
+        co_release(g->tasks[i]);
+    co__pool_free(loop, (void *)(uintptr_t)g->tasks, g->n * sizeof *g->tasks);
+    g->tasks = NULL;
+    g->n = 0;
+    g->owns = 0;
+    return 0;
+}

@@ -53,6 +53,27 @@ void *co_task_new(co_loop *loop, size_t size, co_body body)
     return frame;
 }
 
+void *co__task_from(co_loop *loop, size_t size, co_body body, const void *init)
+{
+    co_gen *frame = co_task_new(loop, size, body);
+    /* the initializer's header is zeros: the new frame keeps its own */
+    if (frame && init)
+        co__bytecopy((char *)frame + sizeof *frame, (const char *)init + sizeof *frame,
+                     size - sizeof *frame);
+    return frame;
+}
+
+int co__start_new(co_gen *frame)
+{
+    int rc;
+    if (frame == NULL)
+        return CO_ENOMEM; /* CO_TASK found no memory */
+    rc = co_spawn(frame);
+    if (rc < 0)
+        co_release(frame);
+    return rc;
+}
+
 int co_task_init(co_loop *loop, co_task *task, co_gen *frame)
 {
     if (loop == NULL || task == NULL || frame == NULL || frame != co__frame(task) ||
