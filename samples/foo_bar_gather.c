@@ -29,33 +29,22 @@
 #include <string.h>
 
 CO_ASYNC(foo, )
-{
-    CO_BEGIN(self);
     tour_say("foo");
     CO_SLEEP(self, 1000);
     tour_say("foo done");
-    CO_END(self);
-}
+CO_ASYNC_END
 
 CO_ASYNC(bar, )
-{
-    CO_BEGIN(self);
     tour_say("bar");
     CO_SLEEP(self, 2000);
     tour_say("bar done");
-    CO_END(self);
-}
+CO_ASYNC_END
 
 /* gather(foo(), bar()) wraps each in a task, started in this order; the
    gather and its tasks live in main's frame */
 CO_ASYNC(main_task, co_gather gather;)
-{
-    co_loop *loop = co_running_loop();
-    CO_BEGIN(self);
-    CO_GATHER_OF(self, &self->gather, CO_GATHER_FIRST_ERROR, CO_TASK(loop, foo, ),
-                 CO_TASK(loop, bar, ));
-    CO_END(self);
-}
+    CO_GATHER_OF(self, &self->gather, CO_GATHER_FIRST_ERROR, CO_CALL(foo, ), CO_CALL(bar, ));
+CO_ASYNC_END
 
 int main(int argc, char **argv)
 {

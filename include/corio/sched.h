@@ -173,17 +173,15 @@ CO_API void *co_task_new(co_loop *loop, size_t size, co_body body);
  * async def name(...): one declaration for a coroutine's frame and body.
  * The fields (its arguments and the locals that live across awaits, as
  * struct members; leave the argument empty for none: CO_ASYNC(tick, )) make
- * the frame type `name`; the block that follows is the body, with a typed
- * `self` and no cast, and `name_fn` is its co_body.  Declare a coroutine
- * before the ones that create or embed it.
+ * the frame type `name`; the lines up to CO_ASYNC_END are the body (CO_BEGIN
+ * and CO_END included), with a typed `self` and no cast; `name_fn` is its
+ * co_body.  Declare a coroutine before the ones that create or embed it.
+ * A C local in the body lasts until the next await only, as in any body.
  *
  *     CO_ASYNC(say_after, int ms; const char *what;)
- *     {
- *         CO_BEGIN(self);
  *         CO_SLEEP(self, self->ms);
  *         puts(self->what);
- *         CO_END(self);
- *     }
+ *     CO_ASYNC_END
  */
 #define CO_ASYNC(name, ...)                                                                \
     typedef struct name {                                                                  \
@@ -192,7 +190,13 @@ CO_API void *co_task_new(co_loop *loop, size_t size, co_body body);
     } name;                                                                                \
     static int name##_body(name *self);                                                    \
     static int name##_fn(co_gen *co__g) { return name##_body((name *)(void *)co__g); }    \
-    static int name##_body(name *self)
+    static int name##_body(name *self)                                                     \
+    {                                                                                      \
+        CO_BEGIN(self);
+/* The end of a CO_ASYNC body (a CO_FINALLY block, if any, comes before). */
+#define CO_ASYNC_END                                                                       \
+    CO_END(self);                                                                          \
+    }
 
 /* coro = name(...): a new task of a CO_ASYNC coroutine with its fields set
  * by designated initializers (CO_TASK(loop, say_after, .ms = 10, .what =
@@ -200,11 +204,15 @@ CO_API void *co_task_new(co_loop *loop, size_t size, co_body body);
 #define CO_TASK(loop, name, ...)                                                           \
     ((name *)co__task_from((loop), sizeof(name), name##_fn, &(name){.gen = {0}, __VA_ARGS__}))
 
+/* The same inside a task, on its loop: CO_CALL(say_after, .ms = 10) is
+ * say_after(ms=10), the coroutine object that gather or create_task takes. */
+#define CO_CALL(name, ...) CO_TASK(co_running_loop(), name, __VA_ARGS__)
+
 /* dst = asyncio.create_task(name(...)), inside a task: created on the
  * running loop and started; out of memory is raised as CO_ENOMEM. */
 #define CO_CREATE_TASK(self, dst, name, ...)                                               \
     do {                                                                                   \
-        name *co__t = CO_TASK(co_running_loop(), name, __VA_ARGS__);                       \
+        name *co__t = CO_CALL(name, __VA_ARGS__);                                          \
         CO__CHECK(self, co__start_new((co_gen *)(void *)co__t));                                       \
         (dst) = co__t;                                                                     \
     } while (0)
@@ -292,7 +300,7 @@ typedef struct co_gather {
 
 /*
  * await asyncio.gather(a(...), b(...), ...): over tasks made inline with
- * CO_TASK (one or more), which the gather then owns, with their array.  Any
+ * CO_CALL (one or more), which the gather then owns, with their array.  Any
  * NULL among them (out of memory) raises CO_ENOMEM and releases the others.
  * After the await, CO_GATHER_RESULT(gather, i, type) is the i-th task's
  * frame, in argument order, to read its results from (co_task_result for its

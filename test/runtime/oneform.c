@@ -13,8 +13,6 @@ TestSuite(oneform, .init = rt_reset);
 
 /* async def factorial(name, number): the lecture's gather example */
 CO_ASYNC(factorial, const char *name; int number; int i; long result;)
-{
-    CO_BEGIN(self);
     self->result = 1;
     for (self->i = 2; self->i <= self->number; self->i++) {
         rt_log("Task %s: Compute factorial(%d), currently i=%d...", self->name, self->number,
@@ -23,19 +21,16 @@ CO_ASYNC(factorial, const char *name; int number; int i; long result;)
         self->result *= self->i;
     }
     rt_log("Task %s: factorial(%d) = %ld", self->name, self->number, self->result);
-    CO_END(self);
-}
+CO_ASYNC_END
 
 /* A coroutine with no fields, and one that fails after ms. */
-CO_ASYNC(nothing, ) { CO_BEGIN(self); CO_END(self); }
+CO_ASYNC(nothing, )
+CO_ASYNC_END
 
 CO_ASYNC(fail_after, int ms; int error;)
-{
-    CO_BEGIN(self);
     CO_SLEEP(self, self->ms);
     CO_RAISE(self, self->error);
-    CO_END(self);
-}
+CO_ASYNC_END
 
 Test(oneform, co_task_sets_the_fields_and_keeps_the_header)
 {
@@ -56,19 +51,15 @@ Test(oneform, co_task_sets_the_fields_and_keeps_the_header)
 
 /* asyncio.gather(factorial("A", 2), factorial("B", 3), factorial("C", 4)) */
 CO_ASYNC(gather_main, co_gather g; long results[3];)
-{
-    co_loop *loop = co_running_loop();
-    CO_BEGIN(self);
     CO_GATHER_OF(self, &self->g, CO_GATHER_FIRST_ERROR,
-                 CO_TASK(loop, factorial, .name = "A", .number = 2),
-                 CO_TASK(loop, factorial, .name = "B", .number = 3),
-                 CO_TASK(loop, factorial, .name = "C", .number = 4));
+                 CO_CALL(factorial, .name = "A", .number = 2),
+                 CO_CALL(factorial, .name = "B", .number = 3),
+                 CO_CALL(factorial, .name = "C", .number = 4));
     for (int i = 0; i < 3; i++)
         self->results[i] = CO_GATHER_RESULT(&self->g, i, factorial)->result;
     cr_expect_eq(co_gather_release(&self->g), 0);
     cr_expect_null(co_gather_task(&self->g, 0), "released: the gather holds no task");
-    CO_END(self);
-}
+CO_ASYNC_END
 
 Test(oneform, a_gather_of_inline_tasks_returns_their_results_in_order)
 {
@@ -94,21 +85,17 @@ Test(oneform, a_gather_of_inline_tasks_returns_their_results_in_order)
 
 /* Both error modes: the first error raised at once, or every outcome read. */
 CO_ASYNC(modes_main, co_gather g; int mode; int caught; int64_t at; int errs[3];)
-{
-    co_loop *loop = co_running_loop();
-    CO_BEGIN(self);
     CO_GATHER_OF_CATCH(self, &self->g, self->mode,
-                       CO_TASK(loop, fail_after, .ms = 30, .error = -5),
-                       CO_TASK(loop, fail_after, .ms = 10, .error = -7),
-                       CO_TASK(loop, nothing, ));
+                       CO_CALL(fail_after, .ms = 30, .error = -5),
+                       CO_CALL(fail_after, .ms = 10, .error = -7),
+                       CO_CALL(nothing, ));
     self->caught = CO_THROWN(self);
-    self->at = rt_ms(loop);
+    self->at = rt_ms(co_running_loop());
     CO_SLEEP(self, 100); /* the others finish (FIRST_ERROR leaves them running) */
     for (int i = 0; i < 3; i++)
         self->errs[i] = co_task_result(co_gather_task(&self->g, (size_t)i));
     cr_expect_eq(co_gather_release(&self->g), 0);
-    CO_END(self);
-}
+CO_ASYNC_END
 
 Test(oneform, first_error_raises_the_earliest_failure_at_once)
 {
@@ -138,23 +125,17 @@ Test(oneform, gather_all_waits_for_every_task_and_raises_nothing)
 /* A frame past the pool's largest block: each one is an allocation, so the
  * allocator's failures reach it (a pooled frame may come from a free block). */
 CO_ASYNC(big, int n; char pad[4096];)
-{
-    CO_BEGIN(self);
     CO_SLEEP(self, self->n);
     self->n *= 2;
-    CO_END(self);
-}
+CO_ASYNC_END
 
 /* create_task with arguments: started at once, out of memory raised. */
 CO_ASYNC(creator, big *t; int oom;)
-{
-    CO_BEGIN(self);
     if (self->oom)
         rt.failing = true;
     CO_CREATE_TASK(self, self->t, big, .n = 2);
     CO_AWAIT_TASK(self, &self->t->gen);
-    CO_END(self);
-}
+CO_ASYNC_END
 
 Test(oneform, create_task_starts_it_and_raises_out_of_memory)
 {
@@ -179,13 +160,9 @@ Test(oneform, create_task_starts_it_and_raises_out_of_memory)
 /* A gather whose second task found no memory: CO_ENOMEM, the first is let
  * go (every byte back when the loop is freed, checked by rt_free_loop). */
 CO_ASYNC(oom_gather, co_gather g;)
-{
-    co_loop *loop = co_running_loop();
-    CO_BEGIN(self);
-    CO_GATHER_OF(self, &self->g, CO_GATHER_ALL, CO_TASK(loop, big, .n = 1),
-                 (rt.failing = true, CO_TASK(loop, big, .n = 1)));
-    CO_END(self);
-}
+    CO_GATHER_OF(self, &self->g, CO_GATHER_ALL, CO_CALL(big, .n = 1),
+                 (rt.failing = true, CO_CALL(big, .n = 1)));
+CO_ASYNC_END
 
 Test(oneform, a_task_without_memory_fails_the_gather_cleanly)
 {
