@@ -42,15 +42,7 @@
 #include <string.h>
 
 /* foo(text): runs as a coroutine awaited by delegation, or as a task. */
-typedef struct {
-    co_gen gen;
-    const char *text;
-} foo;
-
-static int foo_fn(co_gen *g)
-{
-    foo *self = (foo *)g;
-    CO_BEGIN(self);
+CO_ASYNC(foo, const char *text;)
     tour_say("%s", self->text);
     CO_SLEEP(self, 3000); /* stands for 3 s of work */
     tour_say("also finished");
@@ -58,74 +50,30 @@ static int foo_fn(co_gen *g)
         if (CO_THROWN(self) == CO_ECANCELLED)
             tour_trace("foo(\"%s\") cancelled at its sleep", self->text);
     }
-    CO_END(self);
-}
+CO_ASYNC_END
 
 /* sequential(): `await foo(...)` runs foo inside this task, to its end. */
-typedef struct {
-    co_gen gen;
-    foo child;
-} sequential;
-
-static int sequential_fn(co_gen *g)
-{
-    sequential *self = (sequential *)g;
-    CO_BEGIN(self);
+CO_ASYNC(sequential, foo child;)
     tour_say("hello");
-    CO_INIT(&self->child, foo_fn);
-    self->child.text = "world";
-    CO_AWAIT(self, child);
+    CO_AWAIT_CALL(self, child, foo, .text = "world");
     tour_say("finished");
-    CO_END(self);
-}
-
-/* Python's asyncio.create_task(foo(text)): a new task, scheduled to run
-   once the current one lets the loop go on.  NULL when out of memory. */
-static foo *create_foo_task(const char *text)
-{
-    foo *task = CO_NEW(co_running_loop(), foo, foo_fn);
-    if (task == NULL)
-        return NULL;
-    task->text = text;
-    co_spawn(&task->gen);
-    /* nobody awaits it: the loop frees it once it is done */
-    co_release(&task->gen);
-    return task;
-}
+CO_ASYNC_END
 
 /* fire_and_forget(): returns before the task it made has even started. */
-typedef struct {
-    co_gen gen;
-} fire_and_forget;
-
-static int fire_and_forget_fn(co_gen *g)
-{
-    fire_and_forget *self = (fire_and_forget *)g;
-    CO_BEGIN(self);
+CO_ASYNC(fire_and_forget, foo *task;)
     tour_say("hello");
-    if (create_foo_task("world") == NULL)
-        CO_RAISE(self, CO_ENOMEM);
+    CO_CREATE_TASK(self, self->task, foo, .text = "world");
     tour_say("finished");
-    CO_END(self);
-}
+CO_ASYNC_END
 
 /* fire_then_wait(): stays alive long enough for the task to finish. */
-typedef struct {
-    co_gen gen;
-} fire_then_wait;
-
-static int fire_then_wait_fn(co_gen *g)
-{
-    fire_then_wait *self = (fire_then_wait *)g;
-    CO_BEGIN(self);
+CO_ASYNC(fire_then_wait, foo *task;)
     tour_say("hello");
-    if (create_foo_task("world") == NULL)
-        CO_RAISE(self, CO_ENOMEM);
+    CO_CREATE_TASK(self, self->task, foo, .text = "world");
     tour_say("finished");
     CO_SLEEP(self, 4000);
     tour_say("finished 2");
-    CO_END(self);
-}
+CO_ASYNC_END
 
 /* The three mains, as Python's tuple of coroutine functions. */
 static const struct {

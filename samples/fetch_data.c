@@ -46,32 +46,15 @@ static void print_dict(const dict_entry *d)
     tour_say("{'%s': %d}", d->key, d->value);
 }
 
-typedef struct {
-    co_gen gen;
-    dict_entry ret; /* the return value, read by whoever awaits the task */
-} fetch_data;
-
-static int fetch_data_fn(co_gen *g)
-{
-    fetch_data *self = (fetch_data *)g;
+CO_ASYNC(fetch_data, dict_entry ret;) /* ret: the return value, read by whoever awaits it */
     static const dict_entry data = {"data", 123};
-    CO_BEGIN(self);
     tour_say("start fetching");
     CO_SLEEP(self, 2000);
     tour_say("finished fetching");
     CO_RETURN(self, data);
-    CO_END(self);
-}
+CO_ASYNC_END
 
-typedef struct {
-    co_gen gen;
-    int i;
-} print_numbers;
-
-static int print_numbers_fn(co_gen *g)
-{
-    print_numbers *self = (print_numbers *)g;
-    CO_BEGIN(self);
+CO_ASYNC(print_numbers, int i;)
     for (self->i = 0; self->i < 10; self->i++) {
         tour_say("%d", self->i);
         CO_SLEEP(self, 450);
@@ -80,33 +63,15 @@ static int print_numbers_fn(co_gen *g)
         if (CO_THROWN(self) == CO_ECANCELLED)
             tour_trace("print_numbers cancelled at its sleep after %d", self->i);
     }
-    CO_END(self);
-}
+CO_ASYNC_END
 
-typedef struct {
-    co_gen gen;
-    fetch_data *fetching_task;
-    print_numbers *printing_task;
-    dict_entry value;
-} main_task;
-
-static int main_fn(co_gen *g)
-{
-    main_task *self = (main_task *)g;
-    co_loop *loop = co_running_loop();
-    CO_BEGIN(self);
-    /* create_task: each is scheduled now and first runs when main awaits */
-    self->fetching_task = CO_NEW(loop, fetch_data, fetch_data_fn);
-    self->printing_task = CO_NEW(loop, print_numbers, print_numbers_fn);
-    if (self->fetching_task == NULL || self->printing_task == NULL)
-        CO_RAISE(self, CO_ENOMEM);
-    co_spawn(&self->fetching_task->gen);
-    co_spawn(&self->printing_task->gen);
+/* create_task: each is scheduled now and first runs when main awaits */
+CO_ASYNC(main_task, fetch_data *fetching_task; print_numbers *printing_task;)
+    CO_CREATE_TASK(self, self->fetching_task, fetch_data, );
+    CO_CREATE_TASK(self, self->printing_task, print_numbers, );
     CO_AWAIT_TASK(self, &self->fetching_task->gen); /* raises what the task raised */
-    self->value = self->fetching_task->ret;
-    print_dict(&self->value);
-    CO_END(self);
-}
+    print_dict(&self->fetching_task->ret);
+CO_ASYNC_END
 
 int main(int argc, char **argv)
 {
@@ -119,7 +84,7 @@ int main(int argc, char **argv)
         if (!tour_option(argv[i]))
             tour_usage_error(argv[0], usage, argv[i]);
     loop = tour_loop();
-    m = CO_NEW(loop, main_task, main_fn);
+    m = CO_TASK(loop, main_task, );
     rc = m ? co_run(loop, &m->gen) : CO_ENOMEM;
     tour_trace("asyncio.run returns");
     tour_loop_free(loop); /* frees the tasks too */

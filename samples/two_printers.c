@@ -68,83 +68,35 @@ static int randint(int lo, int hi)
 
 /* ------------------------------------------------------------- tasks */
 
-typedef struct {
-    co_gen gen;
-    int count;
-} print_numbers;
-
-static int print_numbers_fn(co_gen *g)
-{
-    print_numbers *self = (print_numbers *)g;
-    CO_BEGIN(self);
+CO_ASYNC(print_numbers, int count;)
     self->count = 1;
     for (;;) {
         tour_say("%d", self->count);
         self->count++;
         CO_SLEEP(self, 500);
     }
-    CO_END(self);
-}
+CO_ASYNC_END
 
-typedef struct {
-    co_gen gen;
-} print_random_numbers;
-
-static int print_random_numbers_fn(co_gen *g)
-{
-    print_random_numbers *self = (print_random_numbers *)g;
-    CO_BEGIN(self);
+CO_ASYNC(print_random_numbers, )
     for (;;) {
         tour_say("%d", randint(1, 100));
         CO_SLEEP(self, 2000);
     }
-    CO_END(self);
-}
+CO_ASYNC_END
 
-/* main(): a coroutine, run as the main task or awaited by wait_for. */
-typedef struct {
-    co_gen gen;
-    co_gen *tasks[2];
-    co_gather gather;
-} main_coro;
-
-static int main_fn(co_gen *g)
-{
-    main_coro *self = (main_coro *)g;
-    co_loop *loop = co_running_loop();
-    print_numbers *task1;
-    print_random_numbers *task2;
-    CO_BEGIN(self);
-    task1 = CO_NEW(loop, print_numbers, print_numbers_fn);
-    task2 = CO_NEW(loop, print_random_numbers, print_random_numbers_fn);
-    if (task1 == NULL || task2 == NULL)
-        CO_RAISE(self, CO_ENOMEM);
-    co_spawn(&task1->gen);
-    co_spawn(&task2->gen);
-    self->tasks[0] = &task1->gen;
-    self->tasks[1] = &task2->gen;
-    /* cancelling main cancels the gather, which cancels both tasks */
-    CO_GATHER(self, &self->gather, self->tasks, 2, CO_GATHER_FIRST_ERROR);
-    CO_END(self);
-}
+/* main(): a coroutine, run as the main task or awaited by wait_for;
+   cancelling it cancels the gather, which cancels both tasks */
+CO_ASYNC(main_coro, co_gather gather;)
+    CO_GATHER_OF(self, &self->gather, CO_GATHER_FIRST_ERROR, CO_CALL(print_numbers, ),
+                 CO_CALL(print_random_numbers, ));
+CO_ASYNC_END
 
 /* asyncio.wait_for(main(), secs): cancels main when the time is up, then
    raises CO_ETIMEOUT (TimeoutError). */
-typedef struct {
-    co_gen gen;
-    int64_t ms;
-    co_deadline deadline;
-    main_coro main;
-} wait_for_main;
-
-static int wait_for_main_fn(co_gen *g)
-{
-    wait_for_main *self = (wait_for_main *)g;
-    CO_BEGIN(self);
-    CO_INIT(&self->main, main_fn);
+CO_ASYNC(wait_for_main, int64_t ms; co_deadline deadline; main_coro main;)
+    CO_INIT(&self->main, main_coro_fn);
     CO_WAIT_FOR(self, &self->deadline, main, self->ms);
-    CO_END(self);
-}
+CO_ASYNC_END
 
 /* --------------------------------------------------------------- main */
 
@@ -191,12 +143,12 @@ int main(int argc, char **argv)
 
     loop = tour_loop();
     if (secs > 0) {
-        wait_for_main *w = CO_NEW(loop, wait_for_main, wait_for_main_fn);
+        wait_for_main *w = CO_TASK(loop, wait_for_main, );
         if (w)
             w->ms = (int64_t)(secs * 1000 + 0.5);
         root = w ? &w->gen : NULL;
     } else {
-        main_coro *m = CO_NEW(loop, main_coro, main_fn);
+        main_coro *m = CO_TASK(loop, main_coro, );
         root = m ? &m->gen : NULL;
     }
     rc = root ? co_run(loop, root) : CO_ENOMEM;

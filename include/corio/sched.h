@@ -208,6 +208,14 @@ CO_API void *co_task_new(co_loop *loop, size_t size, co_body body);
  * say_after(ms=10), the coroutine object that gather or create_task takes. */
 #define CO_CALL(name, ...) CO_TASK(co_running_loop(), name, __VA_ARGS__)
 
+/* await name(...) inline (no task): `member` is a frame field of type
+ * `name`, set from the designated initializers, then awaited by delegation
+ * (CO_AWAIT).  The _CATCH form leaves its error in CO_THROWN(self). */
+#define CO_AWAIT_CALL(self, member, name, ...)                                             \
+    CO__AWAIT_CALL(self, member, name, CO_AWAIT, __VA_ARGS__)
+#define CO_AWAIT_CALL_CATCH(self, member, name, ...)                                       \
+    CO__AWAIT_CALL(self, member, name, CO_AWAIT_CATCH, __VA_ARGS__)
+
 /* dst = asyncio.create_task(name(...)), inside a task: created on the
  * running loop and started; out of memory is raised as CO_ENOMEM. */
 #define CO_CREATE_TASK(self, dst, name, ...)                                               \
@@ -632,6 +640,13 @@ CO_API int co__queue_again(void);
             co__g = co__group_wait(CO_THROWN(self));                                       \
         }                                                                                  \
         CO__OUTCOME(self, co__g < 0 ? co__g : 0, caught);                                  \
+    } while (0)
+
+#define CO__AWAIT_CALL(self, member, name, await, ...)                                     \
+    do {                                                                                   \
+        (self)->member = (name){.gen = {0}, __VA_ARGS__};                                  \
+        CO_INIT(&(self)->member, name##_fn);                                               \
+        await(self, member);                                                               \
     } while (0)
 
 #define CO__GATHER_OF(self, gather, mode, caught, ...)                                     \
