@@ -86,58 +86,6 @@ bool co_stream_at_eof(const co_stream *pub)
     return s->eof && s->rend - s->rstart == s->consume;
 }
 
-void co__stream_close_fd(stream *s)
-{
-    if (s->tls) { /* close_notify first, as far as the fd takes it now */
-        co__tls_shutdown(s);
-        co__tls_free(s);
-    }
-    if (s->fd >= 0)
-        co_fd_close(s->loop, s->fd);
-    s->fd = -1;
-}
-
-void co__stream_free(stream *s)
-{
-    co_loop *loop = s->loop;
-    if (s->tls)
-        co__tls_free(s);
-    co__free(loop, s->rbuf, s->rcap);
-    co__free(loop, s->wbuf, s->wcap);
-    co__free(loop, s, sizeof *s);
-}
-
-/* ------------------------------------------------------------ raw I/O */
-
-ssize_t co__stream_rd(stream *s, void *buf, size_t n, unsigned *want)
-{
-    if (s->tls)
-        return co__tls_rd(s, buf, n, want);
-    for (;;) {
-        ssize_t k = s->sock ? recv(s->fd, buf, n, 0) : read(s->fd, buf, n);
-        if (k >= 0)
-            return k;
-        if (errno == EINTR)
-            continue;
-        *want = CO_READABLE;
-        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-    }
-}
-
-ssize_t co__stream_wr(stream *s, const void *buf, size_t n, unsigned *want)
-{
-    if (s->tls)
-        return co__tls_wr(s, buf, n, want);
-    for (;;) {
-        ssize_t k = s->sock ? send(s->fd, buf, n, MSG_NOSIGNAL) : write(s->fd, buf, n);
-        if (k >= 0)
-            return k;
-        if (errno == EINTR)
-            continue;
-        *want = CO_WRITABLE;
-        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-    }
-}
 
 /* ------------------------------------------------------ a read's outcome */
 
@@ -309,7 +257,7 @@ static int handshake(stream *s)
 {
     for (;;) {
         unsigned want = CO_READABLE;
-        int rc = s->rerr ? s->rerr : s->fd < 0 ? -EBADF : co__tls_handshake_step(s, &want);
+        int rc = s->rerr ? s->rerr : s->fd < 0 ? -EBADF : s->tr->handshake_step(s, &want);
         if (rc > 0)
             return finish(s, 0, 0, 0);
         if (rc < 0)

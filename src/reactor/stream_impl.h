@@ -25,6 +25,7 @@ typedef struct stream {
     int fd;
     bool sock;     /* recv/send (no SIGPIPE); else read/write */
     void *tls;     /* the TLS session over fd (tls.c), or NULL */
+    const struct co__transport *tr; /* its operations, set with it */
     unsigned want; /* the direction a read op waits for       */
     /* reading */
     char *rbuf;
@@ -68,11 +69,19 @@ ssize_t co__stream_wr(stream *s, const void *buf, size_t n, unsigned *want);
 /* TLS (tls.c): the same for a session, one handshake step (1 done, 0
  * wait for *want, <0 a code), and the end of a session: shut (sends
  * close_notify) and free. */
-ssize_t co__tls_rd(stream *s, void *buf, size_t n, unsigned *want);
-ssize_t co__tls_wr(stream *s, const void *buf, size_t n, unsigned *want);
-int co__tls_handshake_step(stream *s, unsigned *want);
-int co__tls_shutdown(stream *s);
-void co__tls_free(stream *s);
+/* A secure transport over the fd (tls.c installs it with its session):
+ * the stream reaches it only through these, so the streams' files do not
+ * depend on tls.c.  The results are those of co__stream_rd and _wr. */
+typedef struct co__transport {
+    ssize_t (*rd)(stream *s, void *buf, size_t n, unsigned *want);
+    ssize_t (*wr)(stream *s, const void *buf, size_t n, unsigned *want);
+    /* 1 done, 0 wait for *want, <0 the failure */
+    int (*handshake_step)(stream *s, unsigned *want);
+    /* close_notify, as far as the fd takes it now */
+    int (*shutdown)(stream *s);
+    /* frees the session; s->tls and s->tr are NULL after */
+    void (*free)(stream *s);
+} co__transport;
 
 /* The write side's pieces (stream_write.c). */
 void co__stream_write_fini(stream *s);

@@ -78,8 +78,8 @@ static int shut_write(stream *s)
     s->wshut = true;
     if (s->fd < 0)
         return 0;
-    if (s->tls) /* TLS has no half-close but close_notify: the peer reads EOF */
-        rc = co__tls_shutdown(s);
+    if (s->tr) /* TLS has no half-close but close_notify: the peer reads EOF */
+        rc = s->tr->shutdown(s);
     else if (!s->sock) /* a pipe's writing end has no half-close: close it */
         co__stream_close_fd(s);
     else if (shutdown(s->fd, SHUT_WR) < 0 && errno != ENOTCONN)

@@ -44,6 +44,15 @@ static _Thread_local char ctx_reason[200];
 
 static session *sess(const stream *s) { return s->tls; }
 
+/* The transport a session gives its stream (stream_impl.h). */
+static ssize_t tls_rd(stream *s, void *buf, size_t n, unsigned *want);
+static ssize_t tls_wr(stream *s, const void *buf, size_t n, unsigned *want);
+static int tls_handshake_step(stream *s, unsigned *want);
+static int tls_shutdown(stream *s);
+static void tls_free(stream *s);
+static const co__transport tls_transport = {tls_rd, tls_wr, tls_handshake_step, tls_shutdown,
+                                            tls_free};
+
 /* OpenSSL's text for its oldest queued error (or `fallback`), into buf. */
 static void take_reason(char *buf, size_t n, const char *fallback)
 {
@@ -168,10 +177,11 @@ int co_stream_start_tls(co_stream *pub, co_tls *t, const char *server_name)
     else
         SSL_set_connect_state(ss->ssl);
     s->tls = ss;
+    s->tr = &tls_transport;
     return 0;
 }
 
-void co__tls_free(stream *s)
+static void tls_free(stream *s)
 {
     session *ss = sess(s);
     if (ss == NULL)
@@ -179,9 +189,10 @@ void co__tls_free(stream *s)
     SSL_free(ss->ssl);
     co__free(s->loop, ss, sizeof *ss);
     s->tls = NULL;
+    s->tr = NULL;
 }
 
-int co__tls_shutdown(stream *s)
+static int tls_shutdown(stream *s)
 {
     session *ss = sess(s);
     if (ss == NULL || ss->shut)
@@ -280,7 +291,7 @@ static int outcome(stream *s, int ret, unsigned *want)
 
 /* --------------------------------------------------------- moving bytes */
 
-ssize_t co__tls_rd(stream *s, void *buf, size_t n, unsigned *want)
+static ssize_t tls_rd(stream *s, void *buf, size_t n, unsigned *want)
 {
     size_t got = 0;
     int ret;
@@ -292,7 +303,7 @@ ssize_t co__tls_rd(stream *s, void *buf, size_t n, unsigned *want)
     return outcome(s, ret, want);
 }
 
-ssize_t co__tls_wr(stream *s, const void *buf, size_t n, unsigned *want)
+static ssize_t tls_wr(stream *s, const void *buf, size_t n, unsigned *want)
 {
     size_t put = 0;
     int ret, rc;
@@ -307,7 +318,7 @@ ssize_t co__tls_wr(stream *s, const void *buf, size_t n, unsigned *want)
     return rc == 0 ? -EPIPE : rc; /* the peer's close_notify: nothing more goes */
 }
 
-int co__tls_handshake_step(stream *s, unsigned *want)
+static int tls_handshake_step(stream *s, unsigned *want)
 {
     int ret, rc;
     ERR_clear_error();
@@ -369,28 +380,6 @@ const char *co_tls_reason(const co_stream *s)
     return "corio was built without OpenSSL: install libssl-dev and rebuild";
 }
 
-/* Never called: no stream gets a session. */
-ssize_t co__tls_rd(stream *s, void *buf, size_t n, unsigned *want)
-{
-    (void)s, (void)buf, (void)n, (void)want;
-    return CO_ENOTLS;
-}
-ssize_t co__tls_wr(stream *s, const void *buf, size_t n, unsigned *want)
-{
-    (void)s, (void)buf, (void)n, (void)want;
-    return CO_ENOTLS;
-}
-int co__tls_handshake_step(stream *s, unsigned *want)
-{
-    (void)s, (void)want;
-    return CO_ENOTLS;
-}
-int co__tls_shutdown(stream *s)
-{
-    (void)s;
-    return 0;
-}
-void co__tls_free(stream *s) { (void)s; }
 
 #endif
 
