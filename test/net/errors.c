@@ -14,6 +14,12 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+#ifdef NET_HAVE_VALGRIND_H
+#include <valgrind/valgrind.h>
+#endif
 
 static void fini(void)
 {
@@ -408,12 +414,31 @@ static int starved_fn(co_gen *g)
     CO_END(self);
 }
 
+/* The child's main task: the starved one under a guard of loop time.  An
+ * accept that never completes (the waiting connection lost) then fails a
+ * check at once -- the idle loop's clock jumps to the guard -- rather than
+ * leaving the child in epoll_wait for ever. */
+typedef struct starved_guard {
+    co_gen gen;
+    co_deadline deadline;
+    starved child;
+} starved_guard;
+
+static int starved_guard_fn(co_gen *g)
+{
+    starved_guard *self = (starved_guard *)g;
+    CO_BEGIN(self);
+    CO_WAIT_FOR(self, &self->deadline, child, 5000);
+    CO_END(self);
+}
+
 /* The child's checks: 0 when all hold, else the number of the first one
  * that failed (the reason goes to stderr). */
 static int emfile_child(void)
 {
     co_loop_options opt;
     co_addr addr;
+    starved_guard *guard;
     starved *s;
     struct rlimit lim;
     int lfd, client, probe, rc;
@@ -428,8 +453,12 @@ static int emfile_child(void)
     opt = rt_options();
     if (co_loop_new(&net.loop, &opt) < 0)
         return 3;
-    s = CO_NEW(net.loop, starved, starved_fn);
-    if (s == NULL || getrlimit(RLIMIT_NOFILE, &s->restore) < 0)
+    guard = CO_NEW(net.loop, starved_guard, starved_guard_fn);
+    if (guard == NULL)
+        return 4;
+    s = &guard->child;
+    CO_INIT(s, starved_fn);
+    if (getrlimit(RLIMIT_NOFILE, &s->restore) < 0)
         return 4;
     s->lfd = lfd;
     /* no fd left: the lowest free number becomes the limit */
@@ -441,9 +470,10 @@ static int emfile_child(void)
     lim.rlim_cur = (rlim_t)probe;
     if (setrlimit(RLIMIT_NOFILE, &lim) < 0 || dup(0) >= 0 || errno != EMFILE)
         return 6;
-    rc = co_run(net.loop, &s->gen);
+    rc = co_run(net.loop, &guard->gen);
     if (rc != 0) {
-        fprintf(stderr, "co_run: %s\n", co_strerror(rc));
+        fprintf(stderr, "co_run: %s (%d EMFILE in %lld ms)\n", co_strerror(rc), s->emfiles,
+                (long long)s->at_ms);
         return 7;
     }
     if (s->other != 0 || s->emfiles != 1000 / CO_ACCEPT_BACKOFF_MS || s->at_ms != 1000) {
@@ -468,10 +498,28 @@ static int emfile_child(void)
 Test(errors, accept_backs_off_when_out_of_fds)
 {
     int status;
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid;
+#ifdef NET_HAVE_VALGRIND_H
+    /* Valgrind keeps RLIMIT_NOFILE to itself (the kernel's limit stays
+     * high), so the kernel accepts the waiting connection and valgrind,
+     * seeing an fd over its limit, closes it and returns EMFILE: the
+     * backlog this test is about is gone.  The other builds run it. */
+    if (RUNNING_ON_VALGRIND)
+        cr_skip_test("valgrind emulates RLIMIT_NOFILE and closes what accept4 returns over it");
+#endif
+    pid = fork();
     cr_assert(pid >= 0);
-    if (pid == 0) /* lowering the fd limit must not touch the other tests */
+    if (pid == 0) { /* lowering the fd limit must not touch the other tests */
+#ifdef __linux__
+        /* a test process Criterion kills for its timeout takes the child
+         * along: an orphan would keep meson's output pipe open for ever */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+            _exit(99);
+#else
+        (void)parent;
+#endif
         _exit(emfile_child());
+    }
     cr_assert_eq(waitpid(pid, &status, 0), pid);
     cr_assert(WIFEXITED(status), "the child died (status %#x)", status);
     cr_assert_eq(WEXITSTATUS(status), 0, "check %d failed in the child", WEXITSTATUS(status));
