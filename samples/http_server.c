@@ -34,9 +34,16 @@
  * closed, requests in flight answered (with "Connection: close"), then exit
  * status 0 -- after --grace-ms at most, or at once on a second signal.
  *
+ * With --cert FILE --key FILE (PEM) it serves HTTPS instead, through
+ * corio's TLS streams: aiohttp's run_app(app, ssl_context=ctx).  Each
+ * connection's handshake must end within --header-timeout-ms; a client
+ * that speaks plain HTTP to it is answered a 400 in the clear, saying so.
+ * A corio built without OpenSSL refuses --cert with a message.
+ *
  * The first line on stdout says where it listens ("listening on
- * http://127.0.0.1:8080/"); with --port 0 the system picks the port, and
- * tests read it there.  --log adds a line per request.
+ * http://127.0.0.1:8080/", or https://); with --port 0 the system picks the
+ * port, and tests read it there.  --log adds a line per request (and per
+ * failed TLS handshake).
  */
 #define _POSIX_C_SOURCE 200809L /* the O_DIRECTORY of open */
 
@@ -169,7 +176,7 @@ static void announce(const server *srv)
     if (co_sockname(srv->lfd, &a) < 0)
         return;
     format_peer(&a, where, sizeof where);
-    printf("listening on http://%s/\n", where);
+    printf("listening on %s://%s/\n", srv->tls ? "https" : "http", where);
     fflush(stdout);
 }
 
@@ -229,7 +236,7 @@ static int main_fn(co_gen *g)
 static const char usage[] =
     "[--host ADDR] [--port N] [--root DIR] [--log] [--max-conns N] [--max-body BYTES]\n"
     "       [--header-timeout-ms MS] [--idle-timeout-ms MS] [--send-timeout-ms MS]\n"
-    "       [--grace-ms MS]";
+    "       [--grace-ms MS] [--cert FILE --key FILE]";
 
 static void usage_error(const char *prog, const char *what, const char *arg)
 {
@@ -277,6 +284,10 @@ static void parse_options(int argc, char **argv, server_options *o)
             o->port = (int)number(argv[0], "bad port", v, 0, 65535);
         else if (strcmp(a, "--root") == 0)
             o->root = v;
+        else if (strcmp(a, "--cert") == 0)
+            o->cert = v;
+        else if (strcmp(a, "--key") == 0)
+            o->key = v;
         else if (strcmp(a, "--max-conns") == 0)
             o->max_conns = (int)number(argv[0], "bad connection count", v, 1, 1 << 20);
         else if (strcmp(a, "--max-body") == 0)
@@ -293,6 +304,25 @@ static void parse_options(int argc, char **argv, server_options *o)
             usage_error(argv[0], "unexpected argument", a);
         i++;
     }
+    if ((o->cert == NULL) != (o->key == NULL))
+        usage_error(argv[0], "HTTPS needs both --cert and --key, not only",
+                    o->cert ? "--cert" : "--key");
+}
+
+/* HTTPS: the certificate and key loaded; 0, or 1 with a message. */
+static int set_up_tls(server *srv, const char *prog)
+{
+    int rc;
+    if (srv->opt.cert == NULL)
+        return 0;
+    rc = co_tls_server(&srv->tls, srv->opt.cert, srv->opt.key);
+    if (rc == CO_ENOTLS)
+        fprintf(stderr, "%s: cannot serve HTTPS: %s\n", prog, co_strerror(rc));
+    else if (rc < 0)
+        fprintf(stderr, "%s: cannot use --cert %s --key %s: %s%s%s\n", prog, srv->opt.cert,
+                srv->opt.key, co_strerror(rc), *co_tls_reason(NULL) ? ": " : "",
+                co_tls_reason(NULL));
+    return rc < 0;
 }
 
 /* The listener, the root and the signals; 0, or 1 with a message. */
@@ -305,6 +335,8 @@ static int set_up(co_loop *loop, server *srv, const char *prog)
                 srv->opt.host);
         return 1;
     }
+    if (set_up_tls(srv, prog) != 0)
+        return 1;
     if (srv->opt.root &&
         (srv->root_fd = open(srv->opt.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
         fprintf(stderr, "%s: %s: %s\n", prog, srv->opt.root, strerror(errno));
@@ -357,5 +389,6 @@ int main(int argc, char **argv)
     co_loop_free(loop);
     if (srv.root_fd >= 0)
         close(srv.root_fd);
+    co_tls_free(srv.tls);
     return rc;
 }

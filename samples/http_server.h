@@ -21,6 +21,7 @@
 
 typedef struct server_options {
     const char *host, *root;
+    const char *cert, *key; /* --cert, --key: serve HTTPS */
     int port, max_conns;
     int64_t header_timeout_ms, idle_timeout_ms, send_timeout_ms, grace_ms, max_body;
     bool log;
@@ -39,6 +40,7 @@ typedef struct server {
     server_options opt;
     http_limits limits;
     int lfd, root_fd; /* the listener; the root directory (-1: none) */
+    co_tls *tls;      /* the certificate and key, for HTTPS (NULL: plain HTTP) */
     co_sem slots;     /* connections that may still be opened */
     co_event signal;  /* SIGINT or SIGTERM came */
     co_event changed; /* a connection ended, or a signal was counted */
@@ -51,6 +53,7 @@ typedef struct server {
 
 /* What a step of a connection does; each runs under its own deadline. */
 enum step_op {
+    STEP_HANDSHAKE, /* HTTPS: the TLS handshake, before the first request  */
     STEP_WAIT,    /* the first bytes of a request (idle: shutdown may end it) */
     STEP_HEAD,    /* the rest of the head, until the parser is done          */
     STEP_BODY,    /* drop a body of known length                             */
@@ -68,7 +71,9 @@ typedef struct step {
     co_gen gen;
     conn *c;
     uint8_t op;
-    co_io io;
+    co_io io;        /* plain HTTP: the fd's own reads and sends          */
+    co_stream *stream; /* HTTPS: the same through the TLS stream         */
+    ssize_t got;     /* the last read's outcome, either way               */
     const char *out; /* STEP_SEND */
     size_t out_len;
     int64_t budget; /* STEP_LINGER: bytes still to read */
@@ -96,6 +101,8 @@ struct conn {
     server *srv;
     conn *prev, *next;
     int fd;
+    co_stream *stream; /* HTTPS: the TLS stream over fd, which it owns */
+    bool secure;       /* the handshake is done: I/O goes through stream */
     bool idle; /* waiting for a request to start */
     char peer[64];
     char *buf; /* bytes received and not yet used: a head, a body, what follows */

@@ -70,25 +70,46 @@ static bool step_done(step *s)
     }
 }
 
-/* A step: reads until step_done says it is over, or sends. */
+/* A step: reads until step_done says it is over, sends, or shakes hands.
+ * Plain HTTP reads and sends on the fd itself; HTTPS goes through the TLS
+ * stream, whose reads are copied into the connection's buffer and whose
+ * drain waits until everything written has gone (high water 1, low 0). */
 static int step_fn(co_gen *g)
 {
     step *self = (step *)g;
     conn *c = self->c;
     CO_BEGIN(self);
+    if (self->op == STEP_HANDSHAKE) {
+        CO_TLS_HANDSHAKE(self, stream);
+        self->result = (int)self->stream->result;
+        CO_RETURN_VOID(self);
+    }
     if (self->op == STEP_SEND) {
-        CO_SEND_ALL(self, &self->io, c->fd, self->out, self->out_len);
-        self->result = self->io.result < 0 ? (int)self->io.result : 0;
+        if (self->stream == NULL) {
+            CO_SEND_ALL(self, &self->io, c->fd, self->out, self->out_len);
+            self->result = self->io.result < 0 ? (int)self->io.result : 0;
+        } else if ((self->result = co_stream_write(self->stream, self->out, self->out_len)) == 0) {
+            CO_DRAIN(self, stream);
+            self->result = self->stream->wresult;
+        }
         CO_RETURN_VOID(self);
     }
     while (!step_done(self)) {
-        CO_RECV(self, &self->io, c->fd, c->buf + c->len, c->cap - c->len);
-        if (self->io.result <= 0) {
-            self->result = self->io.result == 0 ? PEER_CLOSED : (int)self->io.result;
+        if (self->stream == NULL) {
+            CO_RECV(self, &self->io, c->fd, c->buf + c->len, c->cap - c->len);
+            self->got = self->io.result;
+        } else {
+            CO_READ(self, stream, c->cap - c->len);
+            self->got = self->stream->result;
+            if (self->got > 0)
+                memcpy(c->buf + c->len, self->stream->data, (size_t)self->got);
+        }
+        if (self->got <= 0) {
+            self->result = self->got == 0 ? PEER_CLOSED : (int)self->got;
             break;
         }
-        c->len += (size_t)self->io.result;
-        self->budget -= self->io.result;
+        c->len += (size_t)self->got;
+        self->budget -= self->got;
     }
     CO_END(self);
 }
@@ -109,6 +130,7 @@ static void prepare(conn *c, enum step_op op, int64_t ms)
     c->t.ms = ms;
     c->t.step.c = c;
     c->t.step.op = (uint8_t)op;
+    c->t.step.stream = c->secure || op == STEP_HANDSHAKE ? c->stream : NULL;
     c->t.step.result = 0;
     c->t.step.budget = LINGER_BYTES;
 }
@@ -151,6 +173,43 @@ static int64_t linger_ms(const conn *c)
     return ms < LINGER_MS_MAX ? ms : LINGER_MS_MAX;
 }
 
+/* HTTPS: the TLS stream over the connection's fd, ready for the handshake;
+ * false (nothing to serve) when it cannot be had. */
+static bool tls_begin(conn *c)
+{
+    co_stream_options opt = {0};
+    opt.high_water = 1; /* a send step drains all it wrote: low water 0 */
+    if (co_stream_open(co_running_loop(), c->fd, &opt, &c->stream) < 0)
+        return false;
+    return co_stream_start_tls(c->stream, c->srv->tls, NULL) == 0;
+}
+
+/* A handshake that failed: logged, and when the client spoke plain HTTP to
+ * the HTTPS port, a 400 saying so made ready in c->head (true), sent in the
+ * clear as the client expects. */
+static bool tls_refused(conn *c)
+{
+    static const char text[] = "400 Bad Request: this port speaks HTTPS; use https://\n";
+    int rc = step_outcome(c);
+    const char *reason = c->thrown ? "" : co_tls_reason(c->stream);
+    size_t n;
+    if (c->srv->opt.log) {
+        printf("%s TLS handshake failed: %s%s%s\n", c->peer, co_strerror(rc),
+               *reason ? ": " : "", reason);
+        fflush(stdout);
+    }
+    /* OpenSSL's SSL_R_HTTP_REQUEST: "GET ", "POST"... where a ClientHello goes */
+    if (rc != CO_ETLSPROTO || strstr(reason, "http request") == NULL)
+        return false;
+    n = http_response_head(c->head, sizeof c->head, 400, "text/plain; charset=utf-8",
+                           (int64_t)sizeof text - 1, HTTP_CLOSE, NULL);
+    if (n == 0 || n + sizeof text > sizeof c->head)
+        return false;
+    memcpy(c->head + n, text, sizeof text - 1);
+    c->head_len = n + sizeof text - 1;
+    return true;
+}
+
 /* Runs the step prepared in self->t and records what it raised; a
  * cancellation goes on up, as asyncio's rule wants. */
 #define RUN_STEP(self)                                                                     \
@@ -178,7 +237,20 @@ static int conn_fn(co_gen *g)
     if (self->buf == NULL)
         CO_RETURN_VOID(self);
 
-    while (!srv->stopping) {
+    /* 0. HTTPS: the handshake, within the header timeout */
+    if (srv->tls) {
+        if (!tls_begin(self))
+            CO_RETURN_VOID(self);
+        prepare(self, STEP_HANDSHAKE, srv->opt.header_timeout_ms);
+        RUN_STEP(self);
+        self->secure = step_outcome(self) == 0;
+        if (!self->secure && tls_refused(self)) {
+            prepare_send(self, self->head, self->head_len);
+            RUN_STEP(self);
+        }
+    }
+
+    while (!srv->stopping && (self->secure || srv->tls == NULL)) {
         /* 1. the first bytes of a request: the one moment a connection
            is idle, and a shutdown may close it */
         if (self->len == 0) {
@@ -274,14 +346,17 @@ static int conn_fn(co_gen *g)
     /* a lingering close: stop sending, then read what the client still
        sends until it closes, so that closing with bytes unread does not
        reset the connection and destroy the response on its way */
-    if (co_shutdown_write(self->fd) == 0) {
+    if ((self->secure ? co_stream_write_eof(self->stream) : co_shutdown_write(self->fd)) == 0) {
         prepare(self, STEP_LINGER, linger_ms(self));
         RUN_STEP(self);
     }
     CO_FINALLY(self) {
         if (self->open.fd >= 0)
             close(self->open.fd); /* cancelled in the middle of a file */
-        co_fd_close(co_running_loop(), self->fd);
+        if (self->stream)
+            co_stream_abort(self->stream); /* and its fd */
+        else
+            co_fd_close(co_running_loop(), self->fd);
         free(self->buf);
         free(self->chunk);
         conn_unlink(self);
