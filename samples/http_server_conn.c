@@ -242,7 +242,9 @@ static int conn_fn(co_gen *g)
         if (!tls_begin(self))
             CO_RETURN_VOID(self);
         prepare(self, STEP_HANDSHAKE, srv->opt.header_timeout_ms);
+        self->idle = true; /* no request yet: a stop closes it at once */
         RUN_STEP(self);
+        self->idle = false;
         self->secure = step_outcome(self) == 0;
         if (!self->secure && tls_refused(self)) {
             prepare_send(self, self->head, self->head_len);
