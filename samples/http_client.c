@@ -36,7 +36,7 @@
  * request to the same host, as a ClientSession does; a reused connection
  * that the server had closed meanwhile is replaced once.  Bodies may come
  * with a Content-Length, chunked, or until the server closes.  Hosts are
- * numeric (IPv4, [IPv6]) or localhost: corio does no DNS lookups.  The
+ * numeric (IPv4, [IPv6]) or localhost: the sample does no DNS lookups.  The
  * exit status is 0 when every URL got a response, 1 otherwise.
  *
  * https:// URLs go over TLS, as aiohttp's do: the server's certificate is
@@ -121,7 +121,7 @@ static const char *parse_url(const char *text, url *u)
     u->host[end - host] = '\0';
     memset(&u->addr, 0, sizeof u->addr);
     if (co_addr_ip(&u->addr, name, (int)port) < 0)
-        return "not a numeric host (corio does no DNS lookups)";
+        return "not a numeric host (the sample does no DNS lookups)";
     u->target = *end ? end : "/";
     if (*u->target == '?')
         return "a query needs a path";
