@@ -290,9 +290,9 @@ static int set_up_tls(client *cl, char **urls, int n, const char *ca_file, bool 
         return 0;
     }
     if (rc < 0) {
-        fprintf(stderr, "%s: cannot set up TLS%s%s: %s%s%s\n", prog, ca_file ? " with --cafile " : "",
-                ca_file ? ca_file : "", co_strerror(rc), *co_tls_reason(NULL) ? ": " : "",
-                co_tls_reason(NULL));
+        fprintf(stderr, "%s: cannot set up TLS%s%s: %s%s%s\n", prog,
+                ca_file ? " with --cafile " : "", ca_file ? ca_file : "", co_strerror(rc),
+                *co_tls_reason(NULL) ? ": " : "", co_tls_reason(NULL));
         return 1;
     }
     return 0;

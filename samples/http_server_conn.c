@@ -2,10 +2,11 @@
  * http_server_conn.c -- a connection of the HTTP server sample: one task
  * that reads requests and sends their answers until either side closes,
  * each I/O step (wait for a request, read its head, drop its body, send)
- * a child coroutine under its own deadline; then a lingering close.  Also
- * the task's start for an accepted fd, and closing the idle ones for a
- * graceful stop.  What a request is answered with is
- * http_server_routes.c's.
+ * a child coroutine under its own deadline; then a lingering close.  For
+ * HTTPS the fd is put under a TLS stream first and the handshake is one
+ * more step; plain HTTP reads and sends on the bare fd.  Also the task's
+ * start for an accepted fd, and closing the idle ones for a graceful stop.
+ * What a request is answered with is http_server_routes.c's.
  */
 #define _POSIX_C_SOURCE 200809L /* inet_ntop */
 
@@ -221,9 +222,10 @@ static bool tls_refused(conn *c)
     } while (0)
 
 /*
- * One connection: requests, one after the other, until either side closes
- * it.  Each request goes through four steps -- wait for it, read its head,
- * drop its body, answer -- and each I/O step runs under its own deadline.
+ * One connection: (for HTTPS, the handshake, then) requests, one after the
+ * other, until either side closes it.  Each request goes through four
+ * steps -- wait for it, read its head, drop its body, answer -- and each
+ * I/O step runs under its own deadline.
  */
 static int conn_fn(co_gen *g)
 {

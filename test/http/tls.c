@@ -319,7 +319,7 @@ Test(https, without_openssl_both_samples_say_so)
     free(out);
     out = CLIENT(&status, "https://127.0.0.1:1/", "http://127.0.0.1:1/");
     cr_assert_eq(status, 1, "%s", out);
-    cr_assert(strstr(out, "https://127.0.0.1:1/  (TLS unavailable: corio was built without OpenSSL"),
+    cr_assert(strstr(out, "https://127.0.0.1:1/  (TLS unavailable: corio was built without"),
               "%s", out);
     cr_assert(strstr(out, "Connection refused"), "%s", out); /* plain HTTP still works */
     free(out);
