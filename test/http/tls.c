@@ -6,18 +6,20 @@
  * program at run time; then what must fail, and how: a certificate the
  * client does not trust, one for another host, --insecure taking either,
  * plain HTTP to the HTTPS port (a 400 in the clear), HTTPS to a plain
- * port, bad certificate files, a silent TLS client.  Nothing leaves the
- * machine.
+ * port, a handshake nobody answers, a silent TLS client, bad certificate
+ * files.  Nothing leaves the machine.
  *
  * Built without OpenSSL (CORIO_TLS_MISSING), only the last test is here:
  * both samples must refuse HTTPS with a clear message.
  */
 #include "harness.h"
 
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* Runs argv (NULL-ended) with its stderr sent to its stdout, where the
@@ -249,6 +251,29 @@ Test(https, https_to_a_plain_port_fails_cleanly)
         cr_assert_eq(r.status, 200);
         response_free(&r);
     }
+}
+
+Test(https, a_handshake_that_never_ends_times_out_in_the_client)
+{
+    /* a listener that never accepts: the kernel completes the connection,
+       and nobody ever answers the ClientHello */
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), status;
+    char url[96], *out;
+    cr_assert(lfd >= 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(listen(lfd, 4), 0);
+    cr_assert_eq(getsockname(lfd, (struct sockaddr *)&a, &len), 0);
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/", ntohs(a.sin_port));
+    out = CLIENT(&status, "--cafile", ca, "--timeout-ms", "200", url);
+    cr_assert_eq(status, 1, "%s", out);
+    cr_assert(strstr(out, "(timed out)"), "%s", out);
+    free(out);
+    close(lfd);
 }
 
 Test(https, a_silent_tls_client_is_cut_off_and_a_stop_is_graceful)
