@@ -45,6 +45,12 @@ typedef struct co_tls co_tls;
  * 0, or -ENOENT (no such CA file), CO_ENOMEM, CO_ETLS, CO_ENOTLS. */
 CO_API int co_tls_client(co_tls **out, const char *ca_file);
 
+/* ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE: a client
+ * context that takes any certificate for any name (curl's --insecure), for
+ * tests and self-signed servers only.  co_stream_start_tls's server_name
+ * is still sent as SNI.  0, or CO_EBADARG (NULL, a server context), CO_ENOTLS. */
+CO_API int co_tls_insecure(co_tls *ctx);
+
 /* ctx = ssl.SSLContext(PROTOCOL_TLS_SERVER); ctx.load_cert_chain(cert, key)
  * 0, or -ENOENT, CO_ETLS (a bad file, a key that does not match), CO_ENOTLS. */
 CO_API int co_tls_server(co_tls **out, const char *cert_file, const char *key_file);

@@ -51,17 +51,6 @@ static void split_lines(report *r)
     }
 }
 
-/* argv for the client with `args` (NULL-ended) after its path. */
-static void client_argv(const char *argv[40], const char *const *args)
-{
-    size_t n = 0;
-    argv[n++] = program("HTTP_CLIENT");
-    cr_assert_not_null(argv[0], "HTTP_CLIENT is not set: run this suite with `meson test`");
-    while (*args && n < 39)
-        argv[n++] = *args++;
-    argv[n] = NULL;
-}
-
 /* Runs the client with `args` (NULL-ended) to its end. */
 static report run_client(const char *const *args)
 {

@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-server_proc srv = {{-1, -1}, 0, ""};
+server_proc srv = {{-1, -1}, 0, false, ""};
 char root_dir[256];
 static char base_dir[200]; /* root_dir's parent: a file outside the root */
 
@@ -213,6 +213,16 @@ char *run_program(const char *const *argv, int *status)
     return program_finish(&p, status);
 }
 
+void client_argv(const char *argv[40], const char *const *args)
+{
+    size_t n = 0;
+    argv[n++] = program("HTTP_CLIENT");
+    cr_assert_not_null(argv[0], "HTTP_CLIENT is not set: run this suite with `meson test`");
+    while (*args && n < 39)
+        argv[n++] = *args++;
+    argv[n] = NULL;
+}
+
 void server_start(const char *const *args)
 {
     const char *argv[40];
@@ -231,7 +241,7 @@ void server_start(const char *const *args)
         argv[n++] = *args++;
     argv[n] = NULL;
     srv.p = spawn(argv);
-    /* the first line: "listening on http://127.0.0.1:PORT/" */
+    /* the first line: "listening on http://127.0.0.1:PORT/" (or https://) */
     while (len == 0 || line[len - 1] != '\n') {
         struct pollfd pfd = {srv.p.out, POLLIN, 0};
         ssize_t r;
@@ -243,11 +253,15 @@ void server_start(const char *const *args)
     }
     line[len] = '\0';
     colon = strrchr(line, ':');
-    cr_assert(strncmp(line, "listening on http://127.0.0.1:", 30) == 0 && colon,
+    srv.tls = strncmp(line, "listening on https://", 21) == 0;
+    cr_assert(strncmp(line, srv.tls ? "listening on https://127.0.0.1:"
+                                    : "listening on http://127.0.0.1:",
+                      srv.tls ? 31 : 30) == 0 &&
+                  colon,
               "unexpected first line: %s", line);
     srv.port = atoi(colon + 1);
     cr_assert(srv.port > 0 && srv.port < 65536, "no port in: %s", line);
-    snprintf(srv.url, sizeof srv.url, "http://127.0.0.1:%d", srv.port);
+    snprintf(srv.url, sizeof srv.url, "%s://127.0.0.1:%d", srv.tls ? "https" : "http", srv.port);
 }
 
 int server_stop(int sig)
@@ -261,6 +275,16 @@ int server_stop(int sig)
     close(srv.p.out);
     srv.p.out = -1;
     return status;
+}
+
+char *server_stop_output(int sig, int *status)
+{
+    char *out;
+    cr_assert(srv.p.pid > 0, "no server running");
+    kill(srv.p.pid, sig);
+    out = program_finish(&srv.p, status);
+    srv.p.out = -1;
+    return out;
 }
 
 int server_fds(void)

@@ -38,7 +38,8 @@ typedef struct proc {
 typedef struct server_proc {
     proc p;
     int port;
-    char url[64]; /* "http://127.0.0.1:PORT" */
+    bool tls;     /* it serves HTTPS (--cert, --key) */
+    char url[64]; /* "http://127.0.0.1:PORT" (or https://) */
 } server_proc;
 
 extern server_proc srv;
@@ -58,12 +59,17 @@ void server_start(const char *const *args);
 /* Sends sig to the server and waits for it: returns its exit status (or
  * 128 + the signal that killed it); fails the test after WAIT_MS. */
 int server_stop(int sig);
+/* The same, and what the server wrote on stdout after its first line
+ * (malloc'd): its log. */
+char *server_stop_output(int sig, int *status);
 /* How many sockets and files the server has open (/proc/PID/fd): not
  * the loop's own fds, which come and go with the backends. */
 int server_fds(void);
 /* Waits until the server has `n` fds open; false after WAIT_MS. */
 bool server_fds_become(int n);
 
+/* argv for the client sample with `args` (NULL-ended) after its path. */
+void client_argv(const char *argv[40], const char *const *args);
 /* Runs argv (NULL-ended) to its end: its stdout (malloc'd) and status. */
 char *run_program(const char *const *argv, int *status);
 /* The same in two halves, for a test that talks to the program meanwhile. */
