@@ -5,8 +5,9 @@
  * member is a `co_gen` header named `gen`; every local that must survive a
  * yield lives in the frame.  Frames are plain values (on the stack, static,
  * inside another frame, in a pool): this header never allocates and includes
- * nothing but <stddef.h>, <stdint.h> and <stdbool.h>, so it compiles as C99,
- * freestanding, on anything from a Cortex-M to a server.
+ * nothing but <stddef.h>, <stdint.h> and <stdbool.h> (and, in a hosted build
+ * on gcc/clang, <stdio.h> for CO_SCOPED's default report), so it compiles as
+ * C99, freestanding, on anything from a Cortex-M to a server.
  *
  *     typedef struct { co_gen gen; int out; int in; int i; } counter;
  *
@@ -1364,6 +1365,83 @@ static inline void co__try_break(co_try *t, co_gen *g)
         co__try_break(&CO__TRY_SLOT(self), co__self);                                      \
         CO__UNWIND;                                                                        \
     } while (0)
+
+/* ------------------------------------------------- scoped finalization */
+
+/*
+ * Python's `del g`: on gcc and clang, a frame declared with CO_SCOPED is
+ * closed when it leaves C scope, by any way out (the block's end, return,
+ * break, goto).  Its cleanup runs; an error that closing reports -- one the
+ * cleanup raised, CO_EIGNOREDCLOSE for a cleanup that yielded, CO_EDELEGATED
+ * for a frame another still delegates to -- is never raised (there is no one
+ * to raise it to) but given to the unraisable hook, Python's
+ * sys.unraisablehook:
+ *
+ *     {
+ *         CO_SCOPED(counter, c, counter_fn);   // counter c, CO_INIT'ed
+ *         co_next(&c.gen);
+ *     }                                        // co_close(&c.gen) here
+ *
+ * Define CO_UNRAISABLE_HOOK(gen, err, scope) before this header to be told
+ * (scope is a const co_scope *: the variable's name and where it was
+ * declared).  The default prints to stderr in a hosted build, as Python's
+ * "Exception ignored in", and does nothing in a freestanding one.  The
+ * declaration is a frame and a hidden companion with
+ * __attribute__((cleanup)); it belongs in ordinary functions, not in a
+ * generator body (whose locals do not survive a yield anyway).  Other
+ * compilers have no CO_SCOPED (CO_HAVE_SCOPED is 0 there): call co_close on
+ * every way out.
+ */
+#if defined(__GNUC__)
+#define CO_HAVE_SCOPED 1
+typedef struct co_scope {
+    co_gen *gen;
+    const char *name; /* the frame variable's name */
+    const char *file; /* where it was declared     */
+    unsigned line;
+} co_scope;
+
+#ifndef CO_UNRAISABLE_HOOK
+#if __STDC_HOSTED__
+#include <stdio.h>
+/* Python's default unraisable hook, in corio's terms. */
+static inline void co__unraisable_print(co_gen *g, int err, const co_scope *s)
+{
+    const co_error *e = co__record(g);
+    fprintf(stderr, "Exception ignored in: generator frame '%s' (%s:%u), closed at scope exit\n",
+            s->name, s->file, s->line);
+    if (e != NULL && e->code == err) {
+        unsigned i, n = e->depth < CO_TRACEBACK ? e->depth : CO_TRACEBACK;
+        fprintf(stderr, "Traceback (most recent call last):\n");
+        for (i = n; i-- > 0;)
+            fprintf(stderr, "  in %s, line %u\n", e->tb[i].body, e->tb[i].line);
+        fprintf(stderr, "error %d: %s\n", err, co_error_text(e));
+    } else {
+        fprintf(stderr, "error %d: %s\n", err, co_gen_strerror(err));
+    }
+}
+#define CO_UNRAISABLE_HOOK(g, err, scope) co__unraisable_print((g), (err), (scope))
+#else
+#define CO_UNRAISABLE_HOOK(g, err, scope) ((void)(g), (void)(err), (void)(scope))
+#endif
+#endif
+
+static inline void co__scope_end(co_scope *s)
+{
+    int rc = co_close(s->gen);
+    if (rc < 0)
+        CO_UNRAISABLE_HOOK(s->gen, rc, s);
+}
+
+/* Declares frame `name` of frame type `type`, initialised to run `body`
+ * (CO_INIT), and closes it when it leaves scope. */
+#define CO_SCOPED(type, name, body)                                                        \
+    type name = {.gen = {.fn = (body)}};                                                   \
+    __attribute__((cleanup(co__scope_end), unused)) co_scope CO__CAT(co__scope_, name) = { \
+        &name.gen, #name, __FILE__, __LINE__}
+#else
+#define CO_HAVE_SCOPED 0
+#endif
 
 #ifdef __cplusplus
 }
