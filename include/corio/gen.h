@@ -1260,10 +1260,15 @@ static inline bool co__try_finally(co_try *t)
 {
     if (t->phase == CO__TRY_LEAVING)
         return false;
-    if (t->phase == CO__TRY_MATCHING) /* no except clause took it */
+    if (t->phase == CO__TRY_MATCHING) { /* no except clause took it */
         t->exit = CO__EXIT_RAISE;
-    else if (t->phase != CO__TRY_FINALLY)
+    } else if (t->phase != CO__TRY_FINALLY) {
+        /* entered by falling in, also after an except clause that handled
+           its error: nothing is being unwound (Python's sys.exc_info() is
+           empty in that finally), so CO_CAUGHT is 0 there */
         t->exit = CO__EXIT_NONE;
+        t->code = 0;
+    }
     t->phase = CO__TRY_FINALLY;
     return true;
 }
