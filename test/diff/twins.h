@@ -31,6 +31,13 @@ typedef struct {
     TWIN_HEAD;
 } twin_frame;
 
+/* counter's frame and body (twins_basic.c), which pep479 uses as a child. */
+typedef struct {
+    TWIN_HEAD;
+    int i;
+} twin_counter;
+int twin_counter_fn(co_gen *g);
+
 /* How the drawn parameter p becomes the shape's (twins.py's SHAPES). */
 enum twin_param { TWIN_P, TWIN_LIMIT /* 10 + 5p */, TWIN_MOD3 /* p % 3 */ };
 

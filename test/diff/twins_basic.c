@@ -13,14 +13,9 @@
 
 /* ------------------------------------------------------------- counter */
 
-typedef struct {
-    TWIN_HEAD;
-    int i;
-} counter;
-
-static int counter_fn(co_gen *g)
+int twin_counter_fn(co_gen *g)
 {
-    counter *self = (counter *)g;
+    twin_counter *self = (twin_counter *)g;
     CO_BEGIN(self);
     for (self->i = 0; self->i < self->p; self->i++)
         CO_YIELD(self, self->i);
@@ -371,7 +366,7 @@ static const char *const child_kids[] = {"child", NULL};
 static const char *const deep_kids[] = {"mid", "leaf", NULL};
 
 const struct twin twins_basic[] = {
-    {"counter", counter_fn, sizeof(counter), TWIN_P, NULL, no_kids, {0, 0}, false},
+    {"counter", twin_counter_fn, sizeof(twin_counter), TWIN_P, NULL, no_kids, {0, 0}, false},
     {"accumulator", accumulator_fn, sizeof(accumulator), TWIN_LIMIT, NULL, no_kids, {0, 0}, false},
     {"delegator", delegator_fn, sizeof(delegator), TWIN_P, NULL, child_kids,
      {offsetof(delegator, sub), 0}, false},

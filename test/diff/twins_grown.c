@@ -176,24 +176,10 @@ static int trynest_fn(co_gen *g)
 
 /* -------------------------------------------------------------- pep479 */
 
-typedef struct {
-    TWIN_HEAD;
-    int i;
-} counter;
-
-static int counter_fn(co_gen *g)
-{
-    counter *self = (counter *)g;
-    CO_BEGIN(self);
-    for (self->i = 0; self->i < self->p; self->i++)
-        CO_YIELD(self, self->i);
-    CO_RETURN(self, self->p);
-    CO_END(self);
-}
-
+/* counter, raising StopIteration when sent 6. */
 static int stopper_fn(co_gen *g)
 {
-    counter *self = (counter *)g;
+    twin_counter *self = (twin_counter *)g;
     CO_BEGIN(self);
     for (self->i = 0; self->i < self->p; self->i++) {
         CO_YIELD(self, self->i);
@@ -207,7 +193,7 @@ static int stopper_fn(co_gen *g)
 typedef struct {
     TWIN_HEAD;
     int total, rc;
-    counter inner, sub;
+    twin_counter inner, sub;
     co_try tries[2];
 } pep479;
 
@@ -215,7 +201,7 @@ static int pep479_fn(co_gen *g)
 {
     pep479 *self = (pep479 *)g;
     CO_BEGIN(self);
-    CO_INIT(&self->inner, counter_fn);
+    CO_INIT(&self->inner, twin_counter_fn);
     self->inner.p = self->p % 3;
     self->total = 0;
     CO_TRY(self) {
