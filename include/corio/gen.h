@@ -1377,10 +1377,9 @@ static inline void co__try_break(co_try *t, co_gen *g)
  * Python's `del g`: on gcc and clang, a frame declared with CO_SCOPED is
  * closed when it leaves C scope, by any way out (the block's end, return,
  * break, goto).  Its cleanup runs; an error that closing reports -- one the
- * cleanup raised, CO_EIGNOREDCLOSE for a cleanup that yielded, CO_EDELEGATED
- * for a frame another still delegates to -- is never raised (there is no one
- * to raise it to) but given to the unraisable hook, Python's
- * sys.unraisablehook:
+ * cleanup raised, CO_EIGNOREDCLOSE for a cleanup that yielded -- is never
+ * raised (there is no one to raise it to) but given to the unraisable hook,
+ * Python's sys.unraisablehook:
  *
  *     {
  *         CO_SCOPED(counter, c, counter_fn);   // counter c, CO_INIT'ed

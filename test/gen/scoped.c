@@ -2,7 +2,7 @@
  * Scoped finalization (gcc and clang): a frame declared with CO_SCOPED is
  * closed when it leaves C scope, Python's `del g`.  Its cleanup runs by every
  * way out of the scope; what closing reports -- an error its cleanup raised,
- * an ignored close, a frame still delegated to -- goes to the unraisable hook
+ * an ignored close -- goes to the unraisable hook
  * and is never raised.  The hook here records its calls; scoped_print.c
  * checks the default one, which prints like Python's "Exception ignored in".
  */
@@ -142,38 +142,4 @@ Test(scoped, an_ignored_close_is_reported, .init = reset)
     cr_expect_eq(cleanups, 1);
     cr_expect_eq(seen.calls, 1);
     cr_expect_eq(seen.err, CO_EIGNOREDCLOSE, "Python: RuntimeError: generator ignored GeneratorExit");
-}
-
-/* A parent that delegates to a scoped frame it does not own. */
-typedef struct {
-    co_gen gen;
-    int out;
-    int in;
-    worker *kid;
-} holder;
-
-static int holder_fn(co_gen *g)
-{
-    holder *self = (holder *)g;
-    CO_BEGIN(self);
-    CO_YIELD_FROM(self, kid[0]);
-    CO_END(self);
-}
-
-Test(scoped, a_frame_still_delegated_to_is_reported, .init = reset)
-{
-    int cleanups = 0;
-    holder h = {0};
-    CO_INIT(&h, holder_fn);
-    {
-        CO_SCOPED(worker, kid, worker_fn);
-        kid.cleanups = &cleanups;
-        h.kid = &kid;
-        cr_assert_eq(co_next(&h.gen), CO_YIELDED);
-        cr_assert_eq(co_yieldfrom(&h.gen), &kid.gen);
-    }
-    cr_expect_eq(seen.calls, 1);
-    cr_expect_eq(seen.err, CO_EDELEGATED, "only the outermost frame may close it");
-    cr_expect_eq(cleanups, 0);
-    /* h must not run into the dead frame again: a real program closes h first */
 }
