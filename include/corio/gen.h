@@ -5,8 +5,9 @@
  * member is a `co_gen` header named `gen`; every local that must survive a
  * yield lives in the frame.  Frames are plain values (on the stack, static,
  * inside another frame, in a pool): this header never allocates and includes
- * nothing but <stddef.h>, <stdint.h> and <stdbool.h>, so it compiles as C99,
- * freestanding, on anything from a Cortex-M to a server.
+ * nothing but <stddef.h>, <stdint.h> and <stdbool.h> (and, in a hosted build
+ * on gcc/clang, <stdio.h> for CO_SCOPED's default report), so it compiles as
+ * C99, freestanding, on anything from a Cortex-M to a server.
  *
  *     typedef struct { co_gen gen; int out; int in; int i; } counter;
  *
@@ -30,9 +31,11 @@
  *   - a delegated-to child frame is a member of its parent's frame.
  *
  * Resume points ("local continuations") come in two forms, chosen per
- * translation unit: the default `switch` form (ISO C, Duff's device) and, with
- * CO_USE_LABELS defined before this header, the labels-as-values form (gcc and
- * clang).  Their one difference is stated at CO_BEGIN.
+ * translation unit: the labels-as-values form, the default where the compiler
+ * has it (gcc and clang), and the `switch` form (ISO C, Duff's device), the
+ * default elsewhere and chosen by defining CO_USE_SWITCH before this header
+ * (CO_USE_LABELS asks for labels explicitly).  CO_LABELS tells which is in
+ * effect (1 or 0).  Their one difference is stated at CO_BEGIN.
  *
  * Errors are negative integers: the codes below, or any negative errno-style
  * code a user throws.  co_gen_strerror() names the codes defined here.
@@ -66,7 +69,9 @@ extern "C" {
 #define CO_ELAYOUT (-1009)       /* values cannot pass: out/in differ between the
                                     frames, or a send into a CO_AWAIT chain        */
 #define CO_ELOSTRESUME (-1010)   /* resume point not found: a yield inside a
-                                    `switch` statement in the switch form          */
+                                    `switch` statement in the switch form where the
+                                    compiler cannot refuse it, or a labels-form
+                                    body too large for 16-bit offsets          */
 #define CO_ESTOPITERATION (-1011) /* the body let CO_EEXHAUSTED escape: PEP 479's
                                     RuntimeError("generator raised StopIteration") */
 #define CO_ERECURSION (-1012)    /* the arena has no room for another child frame
@@ -82,15 +87,27 @@ typedef struct co_gen co_gen;
 /* A generator body.  It is only ever called by the functions below. */
 typedef int (*co_body)(co_gen *self);
 
-#ifdef CO_USE_LABELS
+/* The resume form: labels wherever the compiler has them, unless asked not to. */
+#if defined(CO_USE_LABELS) && defined(CO_USE_SWITCH)
+#error "corio/gen.h: define CO_USE_LABELS or CO_USE_SWITCH, not both"
+#endif
+#if defined(CO_USE_LABELS) || (defined(__GNUC__) && !defined(CO_USE_SWITCH))
+#define CO_LABELS 1
+#else
+#define CO_LABELS 0
+#endif
+
+#if CO_LABELS && UINTPTR_MAX > 0xFFFFFFFFu
 typedef int32_t co_lc; /* byte offset of the resume label from the body's start */
+#elif CO_LABELS
+typedef int16_t co_lc; /* the same, in 16 bits: the header stays at 16 bytes */
 #else
 typedef uint16_t co_lc; /* the resume point's `case` number */
 #endif
 
 /*
- * The frame header: 16 bytes on a 32-bit target (20 with CO_USE_LABELS), 24
- * on a 64-bit one.  Delegation links are 16-bit offsets, not pointers: a
+ * The frame header: 16 bytes on a 32-bit target, 24 on a 64-bit one, in
+ * either form.  Delegation links are 16-bit offsets, not pointers: a
  * child frame lives inside its parent's frame, so every frame of a delegation
  * tree lies within its outermost frame, which must stay under 32 KiB.
  */
@@ -242,7 +259,7 @@ static inline const char *co_gen_strerror(int code)
     case CO_EBADFRAME: return "NULL, uninitialised or corrupt generator frame";
     case CO_EBADARG: return "invalid argument";
     case CO_ELAYOUT: return "values cannot pass between these frames (out/in differ, or an await chain)";
-    case CO_ELOSTRESUME: return "resume point lost (a yield inside a switch statement?)";
+    case CO_ELOSTRESUME: return "resume point lost (a yield inside a switch statement, or a body too large)";
     case CO_ESTOPITERATION: return "generator raised StopIteration (PEP 479)";
     case CO_ERECURSION: return "maximum recursion depth exceeded (the frame arena is full)";
     default: return "unknown error";
@@ -858,14 +875,30 @@ static inline bool co__delegate(co_gen *p, co_gen *c, bool values, bool layout_o
 #define CO__K __LINE__
 #endif
 
-#ifdef CO_USE_LABELS
+#if CO_LABELS
 /* A label's offset from the body's start is never one of these. */
-#define CO__LC_START 0
+#if UINTPTR_MAX > 0xFFFFFFFFu
 #define CO__LC_FINALLY INT32_MIN
 #define CO__LC_END (INT32_MIN + 1)
+#define CO__LC_FAR (INT32_MIN + 2) /* never made: offsets reach 2 GiB */
+#define CO__LC_OF(label) ((co_lc)((char *)CO__ADDR(label) - (char *)CO__ADDR(co__base)))
+#else
+#define CO__LC_FINALLY INT16_MIN
+#define CO__LC_END (INT16_MIN + 1)
+#define CO__LC_FAR (INT16_MIN + 2) /* a label beyond 16-bit reach: resumes as lost */
+#define CO__LC_OF(label) co__lc_fit((char *)CO__ADDR(label) - (char *)CO__ADDR(co__base))
+/* A 16-bit `lc` keeps a 32-bit header at 16 bytes; a body whose code spans
+ * more than 32 KiB around its start cannot say where it stopped, and its next
+ * resume finishes it with CO_ELOSTRESUME (label offsets are known only when
+ * linking, too late for a compile error). */
+static inline co_lc co__lc_fit(ptrdiff_t d)
+{
+    return d > CO__LC_FAR && d <= INT16_MAX ? (co_lc)d : (co_lc)CO__LC_FAR;
+}
+#endif
+#define CO__LC_START 0
 #define CO__CHECK_K(k) ((void)0)
 #define CO__ADDR(label) (__extension__ && label)
-#define CO__LC_OF(label) ((co_lc)((char *)CO__ADDR(label) - (char *)CO__ADDR(co__base)))
 #define CO__GOTO_LC(lc)                                                         \
     _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"") \
         goto *(void *)((char *)CO__ADDR(co__base) + (lc));                      \
@@ -878,9 +911,43 @@ static inline bool co__delegate(co_gen *p, co_gen *c, bool values, bool layout_o
 #define CO__LC_FINALLY 0xFFFF
 #define CO__LC_END 0xFFFE
 #define CO__POINT_LC(k) ((co_lc)((k) + 1))
-#define CO__POINT_LABEL(k) case (k) + 1:
+#define CO__POINT_LABEL(k) CO__CASE((k) + 1)
 /* A resume point must fit the 16-bit `lc` and miss the reserved values. */
-#define CO__CHECK_K(k) ((void)sizeof(char[(k) + 1 < 0xFFFE ? 1 : -1]))
+#define CO__CHECK_K(k)                                                                     \
+    (void)sizeof(struct {                                                                  \
+        char co_more_than_65533_resume_points_in_one_file_the_limit_of_16_bit_lc           \
+            [(k) + 1 < 0xFFFE ? 1 : -1];                                                   \
+    })
+#if defined(__GNUC__)
+/*
+ * The switch trap, closed at compile time.  A yield inside a `switch`
+ * statement of the body would put its `case` in that switch, and the body
+ * could not be resumed.  So every resume point is two case labels of one
+ * wider type: BASE + n and 2 * BASE + n.  The body's own switch, over
+ * __int128, tells them apart; a switch of the user's, over any type of half
+ * that width or less, converts both to n, and ISO C makes two equal case
+ * values a compile error ("duplicate case value", naming the enum below).
+ * With __int128 that is every switch but one over __int128; on targets
+ * without it (32-bit ones) the body's switch is over 64 bits, so a switch
+ * over a 64-bit type is not caught there.  Compilers fold the base away: the
+ * dispatch is the same jump table.
+ */
+#ifdef __SIZEOF_INT128__
+__extension__ typedef unsigned __int128 co__case;
+#define CO__CASE_BASE ((co__case)1 << 64)
+#else
+__extension__ typedef unsigned long long co__case;
+#define CO__CASE_BASE ((co__case)1 << 32)
+#endif
+enum { co_yield_inside_a_switch_statement_use_the_labels_form = 2 };
+#define CO__CASE(n)                                                                        \
+    case CO__CASE_BASE + (co__case)(n):                                                    \
+    case CO__CASE_BASE * co_yield_inside_a_switch_statement_use_the_labels_form + (co__case)(n):
+#define CO__DISPATCH(lc) ((co__case)(lc) + CO__CASE_BASE)
+#else
+#define CO__CASE(n) case (n):
+#define CO__DISPATCH(lc) (lc)
+#endif
 #endif
 
 /*
@@ -888,11 +955,12 @@ static inline bool co__delegate(co_gen *p, co_gen *c, bool values, bool layout_o
  *
  * Locals of the C function do not survive a yield: keep them in the frame.
  * The switch form's one limitation: a yield may not stand inside a `switch`
- * statement of the body (its `case` would belong to that switch); it shows as
- * CO_ELOSTRESUME on the next resume, and as a compile error where the
- * compiler can tell.  CO_USE_LABELS lifts it.
+ * statement of the body (its `case` would belong to that switch).  On gcc
+ * and clang that is a compile error, "duplicate case value" (see CO__CASE);
+ * elsewhere it shows as CO_ELOSTRESUME on the next resume.  The labels form,
+ * the default on gcc and clang, has no such limit.
  */
-#ifdef CO_USE_LABELS
+#if CO_LABELS
 #define CO_BEGIN(self)                                                                   \
     co_gen *const co__self = &(self)->gen;                                               \
     CO__TRY_TOP;                                                                         \
@@ -904,6 +972,7 @@ co__dispatch:                                                                   
     switch (co__self->lc == CO__LC_START     ? 0                                         \
             : co__self->lc == CO__LC_FINALLY ? 1                                         \
             : co__self->lc == CO__LC_END     ? 2                                         \
+            : co__self->lc == CO__LC_FAR     ? 2                                         \
                                              : 3) {                                      \
     case 3: CO__GOTO_LC(co__self->lc);                                                   \
     case 0:                                                                              \
@@ -922,9 +991,9 @@ co__dispatch:                                                                   
     co_gen *const co__self = &(self)->gen; \
     CO__TRY_TOP;                         \
 co__dispatch:                            \
-    switch (co__self->lc) {              \
-    case CO__LC_START:
-#define CO__FINALLY_CASE case CO__LC_FINALLY:
+    switch (CO__DISPATCH(co__self->lc)) { \
+    CO__CASE(CO__LC_START)
+#define CO__FINALLY_CASE CO__CASE(CO__LC_FINALLY)
 /* Goes to the innermost handler: the `case` of the innermost CO_TRY, whose
    number the try's scope holds as a constant, or the cleanup section. */
 #define CO__UNWIND                                                                       \
@@ -1191,10 +1260,15 @@ static inline bool co__try_finally(co_try *t)
 {
     if (t->phase == CO__TRY_LEAVING)
         return false;
-    if (t->phase == CO__TRY_MATCHING) /* no except clause took it */
+    if (t->phase == CO__TRY_MATCHING) { /* no except clause took it */
         t->exit = CO__EXIT_RAISE;
-    else if (t->phase != CO__TRY_FINALLY)
+    } else if (t->phase != CO__TRY_FINALLY) {
+        /* entered by falling in, also after an except clause that handled
+           its error: nothing is being unwound (Python's sys.exc_info() is
+           empty in that finally), so CO_CAUGHT is 0 there */
         t->exit = CO__EXIT_NONE;
+        t->code = 0;
+    }
     t->phase = CO__TRY_FINALLY;
     return true;
 }
@@ -1233,7 +1307,7 @@ static inline void co__try_break(co_try *t, co_gen *g)
 #define CO__SCOPED(...) __VA_ARGS__
 #endif
 
-#ifdef CO_USE_LABELS
+#if CO_LABELS
 /* The try's scope opens with its own handler label (a GNU local label). */
 #define CO__TRY_OPEN                                                                       \
     CO__PRAGMA(GCC diagnostic push) CO__PRAGMA(GCC diagnostic ignored "-Wpedantic")        \
@@ -1296,6 +1370,82 @@ static inline void co__try_break(co_try *t, co_gen *g)
         co__try_break(&CO__TRY_SLOT(self), co__self);                                      \
         CO__UNWIND;                                                                        \
     } while (0)
+
+/* ------------------------------------------------- scoped finalization */
+
+/*
+ * Python's `del g`: on gcc and clang, a frame declared with CO_SCOPED is
+ * closed when it leaves C scope, by any way out (the block's end, return,
+ * break, goto).  Its cleanup runs; an error that closing reports -- one the
+ * cleanup raised, CO_EIGNOREDCLOSE for a cleanup that yielded -- is never
+ * raised (there is no one to raise it to) but given to the unraisable hook,
+ * Python's sys.unraisablehook:
+ *
+ *     {
+ *         CO_SCOPED(counter, c, counter_fn);   // counter c, CO_INIT'ed
+ *         co_next(&c.gen);
+ *     }                                        // co_close(&c.gen) here
+ *
+ * Define CO_UNRAISABLE_HOOK(gen, err, scope) before this header to be told
+ * (scope is a const co_scope *: the variable's name and where it was
+ * declared).  The default prints to stderr in a hosted build, as Python's
+ * "Exception ignored in", and does nothing in a freestanding one.  The
+ * declaration is a frame and a hidden companion with
+ * __attribute__((cleanup)); it belongs in ordinary functions, not in a
+ * generator body (whose locals do not survive a yield anyway).  Other
+ * compilers have no CO_SCOPED (CO_HAVE_SCOPED is 0 there): call co_close on
+ * every way out.
+ */
+#if defined(__GNUC__)
+#define CO_HAVE_SCOPED 1
+typedef struct co_scope {
+    co_gen *gen;
+    const char *name; /* the frame variable's name */
+    const char *file; /* where it was declared     */
+    unsigned line;
+} co_scope;
+
+#ifndef CO_UNRAISABLE_HOOK
+#if __STDC_HOSTED__
+#include <stdio.h>
+/* Python's default unraisable hook, in corio's terms. */
+static inline void co__unraisable_print(co_gen *g, int err, const co_scope *s)
+{
+    const co_error *e = co__record(g);
+    fprintf(stderr, "Exception ignored in: generator frame '%s' (%s:%u), closed at scope exit\n",
+            s->name, s->file, s->line);
+    if (e != NULL && e->code == err) {
+        unsigned i, n = e->depth < CO_TRACEBACK ? e->depth : CO_TRACEBACK;
+        fprintf(stderr, "Traceback (most recent call last):\n");
+        for (i = n; i-- > 0;)
+            fprintf(stderr, "  in %s, line %u\n", e->tb[i].body, e->tb[i].line);
+        fprintf(stderr, "error %d: %s\n", err, co_error_text(e));
+    } else {
+        fprintf(stderr, "error %d: %s\n", err, co_gen_strerror(err));
+    }
+}
+#define CO_UNRAISABLE_HOOK(g, err, scope) co__unraisable_print((g), (err), (scope))
+#else
+#define CO_UNRAISABLE_HOOK(g, err, scope) ((void)(g), (void)(err), (void)(scope))
+#endif
+#endif
+
+static inline void co__scope_end(co_scope *s)
+{
+    int rc = co_close(s->gen);
+    if (rc < 0)
+        CO_UNRAISABLE_HOOK(s->gen, rc, s);
+}
+
+/* Declares frame `name` of frame type `type`, initialised to run `body`
+ * (CO_INIT), and closes it when it leaves scope. */
+#define CO_SCOPED(type, name, body)                                                        \
+    type name = {.gen = {.fn = (body)}};                                                   \
+    __attribute__((cleanup(co__scope_end), unused)) co_scope CO__CAT(co__scope_, name) = { \
+        &name.gen, #name, __FILE__, __LINE__}
+#else
+#define CO_HAVE_SCOPED 0
+#endif
 
 #ifdef __cplusplus
 }

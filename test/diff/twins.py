@@ -38,6 +38,7 @@ class E3(Exception):
 # Errors a generator raises or has thrown into it, by their neutral names.
 RAISED = {E1: 'E1', E2: 'E2', E3: 'E3', GeneratorExit: 'EXIT'}
 THROWABLE = {name: cls for cls, name in RAISED.items()}
+THROWABLE['STOP'] = StopIteration  # thrown in by the PEP 479 shape only
 
 
 def kind(exc):
@@ -48,7 +49,11 @@ def kind(exc):
     """
     if type(exc) in RAISED:
         return RAISED[type(exc)]
+    if type(exc) is StopIteration:  # seen unwinding, before PEP 479 converts it
+        return 'exhausted'
     text = str(exc)
+    if type(exc) is RuntimeError and 'generator raised StopIteration' in text:
+        return 'stop-iteration'
     if type(exc) is TypeError and 'just-started' in text:
         return 'not-started'
     if type(exc) is RuntimeError and 'ignored GeneratorExit' in text:
@@ -283,51 +288,199 @@ def reenter(ctx, n):
     return n
 
 
-# name -> (generator function, its parameter from the drawn p, child names)
+# ---------------------------------------------- recursion, try, PEP 479
+
+def tree(seed):
+    """A binary tree of random shape, (left, value, right) or None, drawn by
+    an LCG that twins_grown.c runs step for step."""
+    s = seed * 7919 + 1
+
+    def rnd():
+        nonlocal s
+        s = (s * 1103515245 + 12345) & 0x7fffffff
+        return s >> 16
+
+    def build(d):
+        if d == 6 or (d > 0 and rnd() % 3 == 0):
+            return None
+        left = build(d + 1)
+        value = rnd() % 100
+        right = build(d + 1)
+        return (left, value, right)
+    return build(0)
+
+
+def inorder(ctx, t):
+    """PEP 380's in-order walk, recursive, with handlers at every level."""
+    if t is None:
+        return 0
+    left, value, right = t
+    try:
+        n = yield from inorder(ctx, left)
+        x = yield value
+        if x is not None:
+            ctx.log.append(f'got:{x}@{value}')
+            if x == 9:
+                raise E3()
+        try:
+            m = yield from inorder(ctx, right)
+        except E2:
+            ctx.log.append(f'caught:E2@{value}')
+            m = -1
+        return n + m + 1
+    finally:
+        ctx.log.append(f'leave:{value}:{unwinding()}')
+
+
+def trynest(ctx, p):
+    """Three try statements nested around a loop of yields: p picks what the
+    middle one catches and what the outer one does; a sent value picks what
+    the innermost body does (raise E1/E2/E3, return, break)."""
+    total = 0
+    try:
+        for i in range(4):
+            stop = False
+            try:
+                try:
+                    x = yield i
+                    if x is not None:
+                        ctx.log.append(f'op:{x}')
+                        if x == 1:
+                            raise E1()
+                        if x == 2:
+                            raise E2()
+                        if x == 3:
+                            raise E3()
+                        if x == 4:
+                            return total
+                        stop = x == 5
+                        total += x
+                except E1:
+                    ctx.log.append('C-caught:E1')
+                    x = yield 10 + i
+                    ctx.log.append('C-got:' + ('-' if x is None else str(x)))
+                    if x == 2:
+                        raise E2()
+                else:
+                    ctx.log.append('C-else')
+                finally:
+                    ctx.log.append('C-finally:' + unwinding())
+                if stop:
+                    break
+            except E2:
+                ctx.log.append('B-caught:E2')
+            except (E3 if p % 2 else E2):
+                ctx.log.append('B-caught:E3')
+                yield 20 + i
+            finally:
+                ctx.log.append('B-finally:' + unwinding())
+        ctx.log.append(f'loop-done:{total}')
+        return total
+    except Exception as e:
+        ctx.log.append('A-caught:' + kind(e))
+        if p & 2:
+            raise E1()
+        return -1
+    finally:
+        ctx.log.append('A-finally:' + unwinding())
+        if p & 4:
+            yield 99
+
+
+def stopper(ctx, n):
+    for i in range(n):
+        x = yield i
+        if x == 6:
+            raise StopIteration()
+    return n
+
+
+def pep479(ctx, p):
+    """StopIteration escaping a body, by next() of an exhausted generator, a
+    raise, a throw, or from a delegated child: RuntimeError (PEP 479)."""
+    inner = ctx.kids['inner'] = counter(ctx, p % 3)
+    total = 0
+    try:
+        sub = ctx.kids['child'] = stopper(ctx, 2 + p % 2)
+        r = yield from sub
+        ctx.log.append(f'child-ret:{r}')
+        while True:
+            x = yield total
+            if x is not None and x >= 7:
+                try:
+                    raise StopIteration()
+                except StopIteration:
+                    ctx.log.append('stop-caught')
+                continue
+            if x == 5:
+                raise StopIteration()
+            total += next(inner)
+    finally:
+        ctx.log.append('finally:' + unwinding())
+
+
+class Shape:
+    """A shape's row: its generator function, how the drawn p becomes its
+    parameter, the children whose states the trace shows, how many values
+    `new` draws p from, what walks throw in, and whether the trace shows the
+    yield-from depth even without children (twins.h's struct twin)."""
+
+    THROWS = ('E1', 'E1', 'E2', 'E2', 'E3', 'EXIT')
+
+    def __init__(self, fn, param=lambda p: p, kids=(), news=6, throws=THROWS, chain=False):
+        self.fn, self.param, self.kids = fn, param, kids
+        self.news, self.throws, self.chain = news, throws, chain
+
+
 SHAPES = {
-    'counter': (counter, lambda p: p, ()),
-    'accumulator': (accumulator, lambda p: 10 + 5 * p, ()),
-    'delegator': (delegator, lambda p: p, ('child',)),
-    'cleanup': (cleanup, lambda p: p, ()),
-    'catcher': (catcher, lambda p: p, ()),
-    'stubborn': (stubborn, lambda p: p % 3, ()),
-    'finyield': (finyield, lambda p: p, ()),
-    'finsend': (finsend, lambda p: p, ()),
-    'deep': (deep, lambda p: p, ('mid', 'leaf')),
-    'closefwd': (closefwd, lambda p: p % 3, ('child',)),
-    'reenter': (reenter, lambda p: p, ()),
+    'counter': Shape(counter),
+    'accumulator': Shape(accumulator, lambda p: 10 + 5 * p),
+    'delegator': Shape(delegator, kids=('child',)),
+    'cleanup': Shape(cleanup),
+    'catcher': Shape(catcher),
+    'stubborn': Shape(stubborn, lambda p: p % 3),
+    'finyield': Shape(finyield),
+    'finsend': Shape(finsend),
+    'deep': Shape(deep, kids=('mid', 'leaf')),
+    'closefwd': Shape(closefwd, lambda p: p % 3, kids=('child',)),
+    'reenter': Shape(reenter),
+    # recursion, try statements and PEP 479 (twins_grown.c)
+    'treewalk': Shape(inorder, tree, news=1000, chain=True),
+    'trynest': Shape(trynest, news=8),
+    'pep479': Shape(pep479, kids=('inner', 'child'),
+                    throws=('E1', 'E2', 'STOP', 'STOP', 'EXIT')),
 }
 
 
 # ------------------------------------------------------------------ driver
 
-def draw_op(rng, gen):
+def draw_op(rng, gen, shape):
     """The next operation of the walk; a finished generator is often
     replaced, so that the walk keeps exercising live ones."""
     if gen is None:
-        return 'new', rng.randrange(6)
+        return 'new', rng.randrange(shape.news)
     if inspect.getgeneratorstate(gen) == inspect.GEN_CLOSED and rng.random() < 0.4:
-        return 'new', rng.randrange(6)
+        return 'new', rng.randrange(shape.news)
     r = rng.random()
     if r < 0.40:
         return 'next', None
     if r < 0.65:
         return 'send', rng.randrange(10)
     if r < 0.82:
-        return 'throw', rng.choice(('E1', 'E1', 'E2', 'E2', 'E3', 'EXIT'))
+        return 'throw', rng.choice(shape.throws)
     if r < 0.95:
         return 'close', None
-    return 'new', rng.randrange(6)
+    return 'new', rng.randrange(shape.news)
 
 
-def describe(ctx, gen, kids):
+def describe(ctx, gen, shape):
     """State after an operation: the generator's, its children's, and the
     depth of its gi_yieldfrom chain."""
     parts = [state(gen)]
-    for name in kids:
+    for name in shape.kids:
         sub = ctx.kids.get(name)
         parts.append(f'{name}={state(sub) if sub is not None else "-"}')
-    if kids:
+    if shape.kids or shape.chain:
         depth = 0
         g = gen.gi_yieldfrom
         while g is not None:
@@ -338,16 +491,16 @@ def describe(ctx, gen, kids):
 
 
 def walk(name, seed, count, graveyard, out):
-    fn, param, kids = SHAPES[name]
+    shape = SHAPES[name]
     rng = random.Random(f'{name}/{seed}')
     gen = ctx = None
     out.append(f'# shape {name} seed {seed}')
     for i in range(count):
-        op, arg = draw_op(rng, gen)
+        op, arg = draw_op(rng, gen, shape)
         if op == 'new':
             ctx = Context()
             graveyard.append(ctx)  # keeps every generator alive: see main()
-            gen = ctx.top = fn(ctx, param(arg))
+            gen = ctx.top = shape.fn(ctx, shape.param(arg))
             outcome = 'created'
         elif op == 'next':
             outcome = attempt(gen, lambda: next(gen))
@@ -360,7 +513,7 @@ def walk(name, seed, count, graveyard, out):
         text = op if arg is None else f'{op} {arg}'
         log = ' '.join(ctx.log) or '-'
         ctx.log.clear()
-        out.append(f'{i} {text} => {outcome} | {describe(ctx, gen, kids)} | {log}')
+        out.append(f'{i} {text} => {outcome} | {describe(ctx, gen, shape)} | {log}')
 
 
 def main(argv):

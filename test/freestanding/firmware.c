@@ -3,12 +3,9 @@
  * No libc, no allocation; the frame header's size is part of the contract. */
 #include <corio/gen.h>
 
-/* The size checks, in C99 terms: a negative array size stops the build. */
-#if defined(CO_USE_LABELS)
-typedef char header_fits_20_bytes[sizeof(co_gen) <= 20 ? 1 : -1];
-#else
+/* The size check, in C99 terms: a negative array size stops the build.  It
+ * holds in both resume forms (the labels form keeps a 16-bit `lc` here). */
 typedef char header_fits_16_bytes[sizeof(co_gen) <= 16 ? 1 : -1];
-#endif
 
 /* A debouncer: yields a stable button level once it has been sampled the same N times. */
 typedef struct {

@@ -20,9 +20,7 @@ static void trace_record(int event, const struct co_gen *g, const char *file, un
 
 /* The header is a few bytes: no pointer but the body, 16-bit links. */
 #if UINTPTR_MAX > 0xFFFFFFFFu
-#define GEN_SIZE_LIMIT 32
-#elif defined(CO_USE_LABELS)
-#define GEN_SIZE_LIMIT 20
+#define GEN_SIZE_LIMIT 24
 #else
 #define GEN_SIZE_LIMIT 16
 #endif
