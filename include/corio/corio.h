@@ -17,6 +17,7 @@
 
 #include <corio/gen.h>
 #include <corio/sched.h>
+#include <corio/future.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -14,6 +14,7 @@
 #ifndef CORIO_LOOP_H
 #define CORIO_LOOP_H
 
+#include <corio/future.h>
 #include <corio/sched.h>
 
 /* ------------------------------------------------------------ timer heap */

@@ -16,6 +16,7 @@
 #ifndef TESTLOOP_H
 #define TESTLOOP_H
 
+#include <corio/future.h>
 #include <corio/sched.h>
 
 #include <criterion/criterion.h>
