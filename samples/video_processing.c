@@ -149,17 +149,7 @@ static void show_progress(const job *j)
 /* ------------------------------------------------------------------ work */
 
 /* work(job, ms): asyncio.sleep(ms), in ticks that report job's progress. */
-typedef struct {
-    co_gen gen;
-    job *job;
-    int left_ms;
-    int step_ms;
-} work;
-
-static int work_fn(co_gen *g)
-{
-    work *self = (work *)g;
-    CO_BEGIN(self);
+CO_ASYNC(work, job *job; int left_ms; int step_ms;)
     while (self->left_ms > 0) {
         self->step_ms = tick_ms > 0 && tick_ms < self->left_ms ? tick_ms : self->left_ms;
         CO_SLEEP(self, self->step_ms);
@@ -167,118 +157,45 @@ static int work_fn(co_gen *g)
         self->job->done_ms += self->step_ms;
         show_progress(self->job);
     }
-    CO_END(self);
-}
-
-/* Makes `w` a fresh work(job, ms) coroutine, ready to be awaited. */
-static void work_init(work *w, job *j, int ms)
-{
-    CO_INIT(w, work_fn);
-    w->job = j;
-    w->left_ms = ms;
-}
+CO_ASYNC_END
 
 /* ------------------------------------------------------------------ jobs */
 
-typedef struct {
-    co_gen gen;
-    const char *text;
-    work sleep;
-} get_answer_video;
-
-static int get_answer_video_fn(co_gen *g)
-{
-    get_answer_video *self = (get_answer_video *)g;
-    CO_BEGIN(self);
-    work_init(&self->sleep, &jobs[VIDEO], 5000);
-    CO_AWAIT(self, sleep);
+CO_ASYNC(get_answer_video, const char *text; work sleep;)
+    CO_AWAIT_CALL(self, sleep, work, .job = &jobs[VIDEO], .left_ms = 5000);
     show_message(self->text);
-    CO_END(self);
-}
+CO_ASYNC_END
 
-typedef struct {
-    co_gen gen;
-    work sleep;
-} read_data;
-
-static int read_data_fn(co_gen *g)
-{
-    read_data *self = (read_data *)g;
-    CO_BEGIN(self);
+CO_ASYNC(read_data, work sleep;)
     show_message("I started reading data");
-    work_init(&self->sleep, &jobs[READING], 3000);
-    CO_AWAIT(self, sleep);
-    CO_END(self);
-}
+    CO_AWAIT_CALL(self, sleep, work, .job = &jobs[READING], .left_ms = 3000);
+CO_ASYNC_END
 
-typedef struct {
-    co_gen gen;
-    get_answer_video answer;
-    work sleep;
-} video_processing;
-
-static int video_processing_fn(co_gen *g)
-{
-    video_processing *self = (video_processing *)g;
-    CO_BEGIN(self);
+CO_ASYNC(video_processing, get_answer_video answer; work sleep;)
     show_message("I started processing the video");
-    CO_INIT(&self->answer, get_answer_video_fn);
-    self->answer.text = "I am still processing the video";
-    CO_AWAIT(self, answer);
-    work_init(&self->sleep, &jobs[VIDEO], 3000);
-    CO_AWAIT(self, sleep);
+    CO_AWAIT_CALL(self, answer, get_answer_video, .text = "I am still processing the video");
+    CO_AWAIT_CALL(self, sleep, work, .job = &jobs[VIDEO], .left_ms = 3000);
     show_message("I finished processing the video");
-    CO_END(self);
-}
+CO_ASYNC_END
 
 /* Only in --progress: the exercise's second example of a long job. */
-typedef struct {
-    co_gen gen;
-    work sleep;
-} archive_data;
-
-static int archive_data_fn(co_gen *g)
-{
-    archive_data *self = (archive_data *)g;
-    CO_BEGIN(self);
+CO_ASYNC(archive_data, work sleep;)
     show_message("I started archiving data");
-    work_init(&self->sleep, &jobs[ARCHIVING], 6000);
-    CO_AWAIT(self, sleep);
-    CO_END(self);
-}
+    CO_AWAIT_CALL(self, sleep, work, .job = &jobs[ARCHIVING], .left_ms = 6000);
+CO_ASYNC_END
 
 /* ------------------------------------------------------------------ main */
 
-typedef struct {
-    co_gen gen;
-    co_gen *tasks[NJOBS];
-    size_t ntasks;
-    co_gather gather;
-} main_task;
-
-/* asyncio.create_task(body()) into self->tasks; false when out of memory. */
-static bool create_task(main_task *self, size_t size, co_body body)
-{
-    co_gen *task = co_task_new(co_running_loop(), size, body);
-    if (task == NULL)
-        return false;
-    co_spawn(task);
-    self->tasks[self->ntasks++] = task;
-    return true;
-}
-
-static int main_fn(co_gen *g)
-{
-    main_task *self = (main_task *)g;
-    CO_BEGIN(self);
-    if (!create_task(self, sizeof(read_data), read_data_fn) ||
-        !create_task(self, sizeof(video_processing), video_processing_fn) ||
-        (display != DISPLAY_LECTURE &&
-         !create_task(self, sizeof(archive_data), archive_data_fn)))
-        CO_RAISE(self, CO_ENOMEM);
-    CO_GATHER(self, &self->gather, self->tasks, self->ntasks, CO_GATHER_FIRST_ERROR);
-    CO_END(self);
-}
+/* gather(create_task(read_data()), create_task(video_processing())), and
+   archive_data() beside them with the progress display */
+CO_ASYNC(main_task, co_gather gather;)
+    if (display == DISPLAY_LECTURE)
+        CO_GATHER_OF(self, &self->gather, CO_GATHER_FIRST_ERROR, CO_CALL(read_data, ),
+                     CO_CALL(video_processing, ));
+    else
+        CO_GATHER_OF(self, &self->gather, CO_GATHER_FIRST_ERROR, CO_CALL(read_data, ),
+                     CO_CALL(video_processing, ), CO_CALL(archive_data, ));
+CO_ASYNC_END
 
 int main(int argc, char **argv)
 {
@@ -299,7 +216,7 @@ int main(int argc, char **argv)
     loop = tour_loop();
     if (progress)
         progress_display_init();
-    m = CO_NEW(loop, main_task, main_fn);
+    m = CO_TASK(loop, main_task, );
     rc = m ? co_run(loop, &m->gen) : CO_ENOMEM;
     tour_loop_free(loop);
     return tour_exit_status(argv[0], rc);
