@@ -84,38 +84,17 @@ static int with_threads(int n, size_t *stack)
 
 /* ------------------------------------------------------------ tasks */
 
-typedef struct waiter {
-    co_gen gen;
-    co_process proc;
-} waiter;
-
-static int waiter_fn(co_gen *g)
-{
-    waiter *self = (waiter *)g;
-    int rc;
-    CO_BEGIN(self);
-    rc = co_process_spawn(co_running_loop(), &self->proc, argv_child, NULL);
-    if (rc < 0)
-        CO_RAISE(self, rc);
+/* one(): proc = await create_subprocess_exec(*cmd); await proc.wait() */
+CO_ASYNC(one, co_process proc;)
+    CO_CHECK(self, co_process_spawn(co_running_loop(), &self->proc, argv_child, NULL));
     CO_PROCESS_WAIT(self, proc);
     CO_FINALLY(self) { co_process_close(&self->proc); }
-    CO_END(self);
-}
+CO_ASYNC_END
 
-typedef struct gatherer {
-    co_gen gen;
-    co_gen **tasks;
-    int n;
-    co_gather g;
-} gatherer;
-
-static int gatherer_fn(co_gen *g)
-{
-    gatherer *self = (gatherer *)g;
-    CO_BEGIN(self);
+/* with_tasks(): await gather(*(one() for _ in range(n))) */
+CO_ASYNC(gatherer, co_gen **tasks; int n; co_gather g;)
     CO_GATHER(self, &self->g, self->tasks, (size_t)self->n, CO_GATHER_FIRST_ERROR);
-    CO_END(self);
-}
+CO_ASYNC_END
 
 static int with_tasks(int n)
 {
@@ -124,14 +103,13 @@ static int with_tasks(int n)
     int rc = co_loop_new(&loop, NULL);
     if (rc < 0)
         return rc;
-    main_task = CO_NEW(loop, gatherer, gatherer_fn);
+    main_task = CO_TASK(loop, gatherer, .n = n);
     if (main_task == NULL || (main_task->tasks = calloc((size_t)n, sizeof(co_gen *))) == NULL) {
         co_loop_free(loop);
         return CO_ENOMEM;
     }
-    main_task->n = n;
     for (int i = 0; i < n; i++) {
-        waiter *w = CO_NEW(loop, waiter, waiter_fn);
+        one *w = CO_TASK(loop, one, );
         if (w == NULL) {
             rc = CO_ENOMEM;
             break;
@@ -182,6 +160,6 @@ int main(int argc, char **argv)
     }
     t_tasks = now_s() - t0;
     printf("tasks:   %.2f s, 1 thread, %zu bytes of frame per waiter\n", t_tasks,
-           sizeof(waiter) + sizeof(co_task));
+           sizeof(one) + sizeof(co_task));
     return 0;
 }

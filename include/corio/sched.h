@@ -205,6 +205,10 @@ CO_API void *co_task_new(co_loop *loop, size_t size, co_body body);
 #define CO_TASK(loop, name, ...)                                                           \
     ((name *)co__task_from((loop), sizeof(name), name##_fn, &(name){.gen = {0}, __VA_ARGS__}))
 
+/* Raises the error a call returns (a negative code), if any: for the
+ * calls that report failure by their result, as co_process_spawn does. */
+#define CO_CHECK(self, expr) CO__CHECK(self, expr)
+
 /* The same inside a task, on its loop: CO_CALL(say_after, .ms = 10) is
  * say_after(ms=10), the coroutine object that gather or create_task takes. */
 #define CO_CALL(name, ...) CO_TASK(co_running_loop(), name, __VA_ARGS__)

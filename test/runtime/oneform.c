@@ -7,6 +7,7 @@
  */
 #include "testloop.h"
 
+#include <errno.h>
 #include <string.h>
 
 TestSuite(oneform, .init = rt_reset);
@@ -182,4 +183,25 @@ Test(oneform, a_running_gather_cannot_be_released)
     g.owner = NULL;
     cr_expect_eq(co_gather_release(&g), 0, "nothing owned: nothing to do");
     cr_expect_eq(co_gather_release(NULL), CO_EBADARG);
+}
+
+/* CO_CHECK raises a call's negative result and lets any other pass. */
+static int result_of(int v) { return v; }
+
+CO_ASYNC(checker, int passed;)
+    CO_CHECK(self, result_of(3));
+    CO_CHECK(self, result_of(0));
+    self->passed = 1;
+    CO_CHECK(self, result_of(-EIO));
+    self->passed = 2;
+CO_ASYNC_END
+
+Test(oneform, co_check_raises_a_negative_result_only)
+{
+    co_loop *loop = rt_loop();
+    checker *c = CO_TASK(loop, checker, );
+    cr_assert_not_null(c);
+    cr_expect_eq(co_run(loop, &c->gen), -EIO);
+    cr_expect_eq(c->passed, 1, "3 and 0 passed; -EIO stopped the body");
+    rt_free_loop(loop);
 }
