@@ -18,19 +18,11 @@
 
 /* ------------------------------------------------------------ a client */
 
-typedef struct client {
-    co_gen gen;
-    co_stream *stream; /* the connection: reader and writer */
-    struct client *prev, *next;
-} client;
-
-static client *clients; /* everyone connected */
+static struct client *clients; /* everyone connected */
 static int nclients;
 
-static int handle(co_gen *g)
-{
-    client *self = (client *)g;
-    CO_BEGIN(self);
+/* handle(reader, writer): one per connection, with its stream */
+CO_ASYNC(client, co_stream *stream; struct client *prev, *next;)
     self->next = clients; /* clients.add(writer) */
     if (clients)
         clients->prev = self;
@@ -54,28 +46,14 @@ static int handle(co_gen *g)
             self->next->prev = self->prev;
         printf("%d connected\n", --nclients);
     }
-    CO_END(self);
-}
+CO_ASYNC_END
 
 /* ---------------------------------------------------------- the server */
 
-typedef struct chat {
-    co_gen gen;
-    int port;
-    co_addr addr;
-    co_server server;
-    co_event stop;
-} chat;
-
-static int chat_main(co_gen *g)
-{
-    chat *self = (chat *)g;
-    int rc;
-    CO_BEGIN(self);
+CO_ASYNC(chat, int port; co_addr addr; co_server server; co_event stop;)
     co_addr_ip(&self->addr, "127.0.0.1", self->port);
-    rc = CO_SERVER_START(&self->server, co_running_loop(), &self->addr, client, handle, NULL);
-    if (rc < 0)
-        CO_RAISE(self, rc);
+    CO_CHECK(self, CO_SERVER_START(&self->server, co_running_loop(), &self->addr, client,
+                                   client_fn, NULL));
     printf("chat on 127.0.0.1:%d\n", self->server.port);
     co_event_init(&self->stop);
     co_signal_watch(co_running_loop(), SIGINT, &self->stop);
@@ -85,8 +63,7 @@ static int chat_main(co_gen *g)
     co_server_close_clients(&self->server);
     CO_SERVER_WAIT_CLOSED(self, server);
     printf("stopped\n");
-    CO_END(self);
-}
+CO_ASYNC_END
 
 int main(int argc, char **argv)
 {
@@ -94,7 +71,7 @@ int main(int argc, char **argv)
     chat *c;
     int rc;
     setvbuf(stdout, NULL, _IOLBF, 0); /* a line as soon as it is printed */
-    if ((rc = co_loop_new(&loop, NULL)) < 0 || (c = CO_NEW(loop, chat, chat_main)) == NULL) {
+    if ((rc = co_loop_new(&loop, NULL)) < 0 || (c = CO_TASK(loop, chat, )) == NULL) {
         fprintf(stderr, "%s: %s\n", argv[0], co_strerror(rc < 0 ? rc : CO_ENOMEM));
         return 1;
     }
