@@ -129,44 +129,21 @@ static void run_threads(size_t n, run_report *rep)
 
 /* ------------------------------------------------------- corio tasks */
 
-typedef struct {
-    co_gen gen;
-    uint64_t job;
-    uint64_t result;
-} job_task;
-
-static int job_fn(co_gen *g)
-{
-    job_task *self = (job_task *)g;
-    CO_BEGIN(self);
+CO_ASYNC(job_task, uint64_t job; uint64_t result;)
     CO_SLEEP(self, WAIT_MS);
     self->result = square_numbers(self->job);
-    CO_END(self);
-}
-
-typedef struct {
-    co_gen gen;
-    size_t n, started;
-    co_gen **tasks;
-    co_gather gather;
-} main_task;
+CO_ASYNC_END
 
 /* await asyncio.gather(*(square_numbers() for _ in range(n))) */
-static int main_fn(co_gen *g)
-{
-    main_task *self = (main_task *)g;
-    co_loop *loop = co_running_loop();
-    CO_BEGIN(self);
+CO_ASYNC(main_task, size_t n, started; co_gen **tasks; co_gather gather;)
     for (self->started = 0; self->started < self->n; self->started++) {
-        job_task *t = CO_NEW(loop, job_task, job_fn);
+        job_task *t = CO_CALL(job_task, .job = self->started);
         if (t == NULL)
             CO_RAISE(self, CO_ENOMEM);
-        t->job = self->started;
         self->tasks[self->started] = &t->gen;
     }
     CO_GATHER(self, &self->gather, self->tasks, self->n, CO_GATHER_FIRST_ERROR);
-    CO_END(self);
-}
+CO_ASYNC_END
 
 static void run_tasks(size_t n, run_report *rep)
 {
@@ -185,12 +162,10 @@ static void run_tasks(size_t n, run_report *rep)
         free(tasks);
         return;
     }
-    m = CO_NEW(loop, main_task, main_fn);
+    m = CO_TASK(loop, main_task, .n = n, .tasks = tasks);
     if (m == NULL) {
         rep->error = CO_ENOMEM;
     } else {
-        m->n = n;
-        m->tasks = tasks;
         rep->error = co_run(loop, &m->gen);
         rep->started = m->started;
     }
