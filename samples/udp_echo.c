@@ -29,18 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct server {
-    co_gen gen;
-    int fd;
-    co_dgram d;
-    co_addr peer;
-    char buf[1500];
-} server;
-
-static int server_fn(co_gen *g)
-{
-    server *self = (server *)g;
-    CO_BEGIN(self);
+CO_ASYNC(server, int fd; co_dgram d; co_addr peer; char buf[1500];)
     for (;;) {
         CO_RECVFROM(self, d, self->fd, self->buf, sizeof self->buf, &self->peer);
         if (self->d.result < 0) {
@@ -49,23 +38,10 @@ static int server_fn(co_gen *g)
         }
         CO_SENDTO(self, d, self->fd, self->buf, (size_t)self->d.result, &self->peer);
     }
-    CO_END(self);
-}
+CO_ASYNC_END
 
-typedef struct client {
-    co_gen gen;
-    int port, count, i, fd;
-    server *srv;
-    co_lookup lk;
-    co_addr to;
-    co_dgram d;
-    char out[64], in[1500];
-} client;
-
-static int client_fn(co_gen *g)
-{
-    client *self = (client *)g;
-    CO_BEGIN(self);
+CO_ASYNC(client, int port, count, i, fd; server *srv; co_lookup lk; co_addr to; co_dgram d;
+         char out[64], in[1500];)
     self->fd = -1;
     CO_GETADDRINFO(self, lk, "localhost", self->port, AF_INET, &self->to, 1);
     if (self->lk.result < 0) {
@@ -96,8 +72,7 @@ static int client_fn(co_gen *g)
             co_fd_close(co_running_loop(), self->fd);
         co_cancel(&self->srv->gen); /* the demo is over */
     }
-    CO_END(self);
-}
+CO_ASYNC_END
 
 int main(int argc, char **argv)
 {
@@ -123,7 +98,7 @@ int main(int argc, char **argv)
         return 1;
     }
     co_addr_ip(&addr, "127.0.0.1", port);
-    srv = CO_NEW(loop, server, server_fn);
+    srv = CO_TASK(loop, server, );
     if (srv == NULL || (srv->fd = co_dgram_open(0, &addr, NULL)) < 0) {
         fprintf(stderr, "server: %s\n", co_strerror(srv ? srv->fd : CO_ENOMEM));
         co_loop_free(loop);
@@ -134,7 +109,7 @@ int main(int argc, char **argv)
     if (serve)
         rc = co_run(loop, &srv->gen);
     else {
-        client *c = CO_NEW(loop, client, client_fn);
+        client *c = CO_TASK(loop, client, );
         if (c == NULL) {
             co_loop_free(loop);
             return 1;
