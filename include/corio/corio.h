@@ -18,6 +18,7 @@
 #include <corio/gen.h>
 #include <corio/sched.h>
 #include <corio/future.h>
+#include <corio/sync.h>
 
 #ifdef __cplusplus
 extern "C" {

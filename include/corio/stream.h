@@ -40,6 +40,7 @@
 #define CORIO_STREAM_H
 
 #include <corio/net.h>
+#include <corio/sync.h>
 
 #include <stddef.h>
 #include <sys/types.h>

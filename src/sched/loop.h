@@ -16,6 +16,7 @@
 
 #include <corio/future.h>
 #include <corio/sched.h>
+#include <corio/sync.h>
 
 /* ------------------------------------------------------------ timer heap */
 

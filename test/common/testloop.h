@@ -18,6 +18,7 @@
 
 #include <corio/future.h>
 #include <corio/sched.h>
+#include <corio/sync.h>
 
 #include <criterion/criterion.h>
 

@@ -17,7 +17,7 @@
  * output is built by hand, and its texts are TEXT()s, which an AVR keeps in
  * flash (a literal there costs RAM).
  */
-#include <corio/sched.h>
+#include <corio/sync.h>
 
 #include "port.h"
 
