@@ -94,6 +94,20 @@ enum co_file_mode {
     CO__FILE_AWAIT(self, co__file_read((job), (path), (buf), (cap)))
 
 /*
+ * data = await asyncio.to_thread(lambda: open(path, "rb").read())
+ * (aiofiles: async with aiofiles.open(path, "rb") as f: data = await f.read())
+ *
+ * Opens `path`, reads it to its end, closes: regular files in one read of
+ * the size they have, FIFOs and devices by a buffer that doubles.  result:
+ * the length, with *data (a `char *` of the frame) a malloc'd buffer of
+ * that many bytes plus a NUL; or a negative errno, *data NULL.  Free *data
+ * with free() -- also after a cancellation, which may land once the read
+ * has been done (it is NULL when there is nothing to free).
+ */
+#define CO_FILE_READ_ALL(self, job, path, data)                                            \
+    CO__FILE_AWAIT(self, co__file_read_all((job), (path), (data)))
+
+/*
  * with open(path, "rb") as f: f.seek(offset); data = f.read(len)
  *
  * The same for the range [offset, offset + len) of a seekable file (offset
@@ -188,6 +202,7 @@ CO_API const char *co_fs_backend(co_loop *loop);
 CO_API int co__file_read(co_file_job *job, const char *path, void *buf, size_t cap);
 CO_API int co__file_read_at(co_file_job *job, const char *path, int64_t offset, void *buf, size_t len);
 CO_API int co__file_write(co_file_job *job, const char *path, const void *buf, size_t len, int mode);
+CO_API int co__file_read_all(co_file_job *job, const char *path, char **data);
 CO_API int co__file_stat(co_file_job *job, const char *path);
 CO_API int co__file_open(co_file_job *job, const char *path, int flags, unsigned perm);
 CO_API int co__file_pread(co_file_job *job, int fd, void *buf, size_t len, int64_t offset);

@@ -30,7 +30,8 @@ enum {
     OP_PREAD,
     OP_PWRITE,
     OP_CLOSE,
-    OP_CALL /* to_thread */
+    OP_CALL,    /* to_thread */
+    OP_READ_ALL /* open, read to the end into a malloc'd buffer, close */
 };
 
 /* co_file_job.step: STEP_POOL for a pool job, else the ring step in flight */

@@ -207,6 +207,16 @@ int co__file_write(co_file_job *job, const char *path, const void *buf, size_t l
     return submit(job);
 }
 
+int co__file_read_all(co_file_job *job, const char *path, char **data)
+{
+    if (path == NULL || data == NULL)
+        return over(job, CO_EBADARG);
+    *data = NULL;
+    /* the worker stores the buffer through `data`: it must outlive the await */
+    prepare(job, OP_READ_ALL, path, -1, data, 0, -1)->flags = O_RDONLY | O_CLOEXEC;
+    return submit(job);
+}
+
 int co__file_stat(co_file_job *job, const char *path)
 {
     if (path == NULL)

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,6 +56,61 @@ static int64_t run_whole_file(co_file_job *j)
     return n < 0 ? n : rc < 0 ? rc : n;
 }
 
+/* Reads fd to its end into a buffer that grows by doubling (from the size
+ * fstat gives, so a regular file is read in one go), NUL-terminated. */
+static int64_t read_to_end(co_file_job *j, int fd)
+{
+    struct stat st;
+    size_t cap = fstat(fd, &st) == 0 && st.st_size > 0 && (uint64_t)st.st_size < SIZE_MAX / 2
+                     ? (size_t)st.st_size + 1
+                     : 64 * 1024;
+    char *data = NULL;
+    int64_t n;
+    for (;;) {
+        char *bigger = realloc(data, cap + 1); /* + 1: the NUL */
+        if (bigger == NULL) {
+            free(data);
+            return -ENOMEM;
+        }
+        data = bigger;
+        j->buf = data;
+        j->len = cap;
+        if ((n = transfer(j, fd)) < 0) {
+            free(data);
+            return n;
+        }
+        if (j->done < cap) /* end of file before the buffer was full */
+            break;
+        if (cap > SIZE_MAX / 4) {
+            free(data);
+            return -EFBIG;
+        }
+        cap *= 2;
+    }
+    data[j->done] = '\0';
+    return (int64_t)j->done;
+}
+
+/* OP_READ_ALL: j->buf is where the caller wants the buffer, until it has one. */
+static int64_t run_read_all(co_file_job *j)
+{
+    char **out = j->buf;
+    int64_t n;
+    int rc, fd = open(j->path, j->flags);
+    if (fd < 0)
+        return -errno;
+    n = read_to_end(j, fd);
+    rc = co__fs_close_fd(fd);
+    if (n >= 0 && rc < 0) {
+        free(j->buf);
+        n = rc;
+    }
+    if (n >= 0)
+        *out = j->buf;
+    j->buf = out;
+    return n;
+}
+
 static int64_t run_job(co_file_job *j)
 {
     struct stat st;
@@ -62,6 +119,7 @@ static int64_t run_job(co_file_job *j)
         return run_whole_file(j);
     switch (j->op) {
     case OP_CALL: return j->fn(j->buf);
+    case OP_READ_ALL: return run_read_all(j);
     case OP_STAT: return stat(j->path, &st) == 0 ? (int64_t)st.st_size : -errno;
     case OP_OPEN:
         fd = open(j->path, j->flags, (mode_t)j->perm);

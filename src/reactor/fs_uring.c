@@ -20,7 +20,7 @@
 
 bool co__fs_ring_takes(const fs_state *s, const co_file_job *j)
 {
-    return s->ring_on && j->op != OP_STAT && j->op != OP_CALL;
+    return s->ring_on && j->op != OP_STAT && j->op != OP_CALL && j->op != OP_READ_ALL;
 }
 
 /* The ring works if the kernel lets us set it up with the features the
