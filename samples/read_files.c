@@ -22,10 +22,9 @@
  * program likewise prints nothing on stdout, says why on stderr, and exits
  * with status 1.  Unlike the .py, it wants at least one path.
  *
- * Each file is read by a task beside the loop (see corio/fs.h): the task
- * asks for the file's size, then reads it whole in one job; a file that
- * gives no size (a FIFO, /proc) is read to its end by a function run on a
- * worker thread, the .py's own asyncio.to_thread(work).
+ * Each file is read by a task, in one job beside the loop (CO_FILE_READ_ALL
+ * of corio/fs.h, the .py's asyncio.to_thread(work)): a regular file in one
+ * read of its size, a FIFO or a file of /proc to its end.
  *
  * --ticker adds a task printing "tick" every 0.1 s while the files are read,
  * to show the loop stays free.  Given no path, it reads a FIFO that a thread
@@ -133,108 +132,6 @@ static text_view view_text(const char *data, size_t len)
         i += n;
     }
     return v;
-}
-
-/* ---------------------------------------------------------- read_file */
-
-typedef struct {
-    co_gen gen;
-    co_file_job job;
-    const char *path;
-    char *data; /* the file's bytes (malloc'd: freed by main()), or NULL */
-    size_t len;
-    size_t cap;
-    int error; /* 0, or why the file could not be read (a negative errno) */
-    text_view view;
-} read_file;
-
-/*
- * The .py's work(): open, read to the end, close, on a worker thread.  It
- * grows its buffer as it goes, so it suits files that do not know their
- * size.  It may write into the frame: its task is suspended until it ends.
- */
-static int64_t read_to_end(void *arg)
-{
-    read_file *r = arg;
-    size_t cap = 64 * 1024, len = 0;
-    char *data = malloc(cap);
-    int fd = open(r->path, O_RDONLY | O_CLOEXEC);
-    int err = 0;
-
-    if (data == NULL || fd < 0) {
-        err = data == NULL ? -ENOMEM : -errno;
-        free(data);
-        return err;
-    }
-    for (;;) {
-        ssize_t n;
-        if (len == cap) {
-            char *bigger = realloc(data, 2 * cap);
-            if (bigger == NULL) {
-                err = -ENOMEM;
-                break;
-            }
-            data = bigger;
-            cap *= 2;
-        }
-        n = read(fd, data + len, cap - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            err = n < 0 ? -errno : 0;
-            break;
-        }
-        len += (size_t)n;
-    }
-    close(fd);
-    if (err < 0) {
-        free(data);
-        return err;
-    }
-    r->data = data;
-    r->len = len;
-    return (int64_t)len;
-}
-
-static int read_file_fn(co_gen *g)
-{
-    read_file *self = (read_file *)g;
-    CO_BEGIN(self);
-    CO_FILE_STAT(self, &self->job, self->path);
-    if (self->job.result < 0) {
-        self->error = (int)self->job.result;
-        CO_RETURN_VOID(self);
-    }
-    if (self->job.result > 0 && (uint64_t)self->job.result < SIZE_MAX) {
-        /* one byte more than the size: a read that fills it all means the
-           file grew since, and is read again below, to its end */
-        self->cap = (size_t)self->job.result + 1;
-        self->data = malloc(self->cap);
-        if (self->data == NULL) {
-            self->error = -ENOMEM;
-            CO_RETURN_VOID(self);
-        }
-        CO_FILE_READ(self, &self->job, self->path, self->data, self->cap);
-        if (self->job.result < 0) {
-            self->error = (int)self->job.result;
-            CO_RETURN_VOID(self);
-        }
-        if ((size_t)self->job.result < self->cap) {
-            self->len = (size_t)self->job.result;
-            tour_trace("read %s: %zu bytes", self->path, self->len);
-            CO_RETURN_VOID(self);
-        }
-        free(self->data);
-        self->data = NULL;
-    }
-    /* no size to go by (a FIFO, a file of /proc, an empty file), or a file
-       that grew: the .py's way, to the end */
-    CO_TO_THREAD(self, &self->job, read_to_end, self);
-    if (self->job.result < 0)
-        self->error = (int)self->job.result;
-    else
-        tour_trace("read %s: %zu bytes", self->path, self->len);
-    CO_END(self);
 }
 
 /* ------------------------------------------------------- the FIFO feeder */
@@ -377,133 +274,93 @@ static void feeder_free(feeder *f)
 
 /* ------------------------------------------------------------ ticker */
 
-/*
- * Prints a tick every TICK_MS.  With a feeder, each tick hands it a token,
- * and the ticker stops after the last chunk; else it ticks until cancelled.
- *
- * Ctrl-C cancels main, whose gather cancels the readers; but a read running
- * on a worker cannot be interrupted (in Python neither), so the cancellation
- * lands only once the read ends, and the FIFO's read ends only when the
- * feeder closes it.  The ticker therefore watches main: once main is being
- * cancelled, it stops the feeder instead of ticking on.
- */
-typedef struct {
-    co_gen gen;
-    feeder *feeder;
-    co_gen *main;
-    int n;
-} ticker;
+/* ------------------------------------------------------------ the tasks */
 
-static int ticker_fn(co_gen *g)
+static bool told; /* a reader said on stderr why it failed */
+
+/* What Python's text-mode f.read() makes of what was read: 0, or why it
+ * raises (said on stderr, as its traceback would): the read's errno, or
+ * -EILSEQ for bytes that are not UTF-8. */
+static int decode(const char *path, const char *data, int64_t result, text_view *v)
 {
-    ticker *self = (ticker *)g;
-    CO_BEGIN(self);
-    for (self->n = 1; self->feeder == NULL || self->n <= FEED_CHUNKS; self->n++) {
+    if (result < 0) {
+        told = true;
+        fprintf(stderr, "read_files: %s: %s\n", path, co_strerror((int)result));
+        return (int)result;
+    }
+    *v = view_text(data, (size_t)result);
+    if (!v->valid) {
+        told = true;
+        fprintf(stderr, "read_files: %s: 'utf-8' codec can't decode byte 0x%02x in position %zu\n",
+                path, (unsigned char)data[v->bad_at], v->bad_at);
+        return -EILSEQ;
+    }
+    tour_trace("read %s: %lld bytes", path, (long long)result);
+    return 0;
+}
+
+/* async def read_file(path): return await asyncio.to_thread(work): work's
+   open(path).read() is one job on a worker (see corio/fs.h). */
+CO_ASYNC(read_file, const char *path; co_file_job job; char *data; text_view view;)
+    CO_FILE_READ_ALL(self, &self->job, self->path, &self->data);
+    CO_CHECK(self, decode(self->path, self->data, self->job.result, &self->view));
+CO_ASYNC_END
+
+/* Tick n of --ticker; false when it was the last: the FIFO's last chunk,
+ * or main being cancelled (Ctrl-C: a read on a worker cannot be
+ * interrupted, so the feeder stops instead, and the FIFO's read ends). */
+static bool tick(feeder *f, co_gen *main, int n)
+{
+    if (f == NULL) {
+        tour_say("tick %d: the loop is free while the files are read", n);
+    } else if (co_cancelling(main) > 0) { /* main.cancelling() */
+        tour_trace("main is being cancelled: the feeder stops, and the read ends");
+        feeder_stop(f);
+        return false;
+    } else {
+        tour_say("tick %d: the loop runs while a worker reads; the FIFO gets chunk %d of %d", n,
+                 n, FEED_CHUNKS);
+        feeder_go(f);
+    }
+    return f == NULL || n < FEED_CHUNKS;
+}
+
+/* --ticker: a tick every TICK_MS; with the FIFO, each hands it a chunk, and
+   the last chunk is the last tick. */
+CO_ASYNC(ticker, feeder *feeder; co_gen *main; int n;)
+    do {
         CO_SLEEP(self, TICK_MS);
-        if (self->feeder == NULL) {
-            tour_say("tick %d: the loop is free while the files are read", self->n);
-        } else if (co_cancelling(self->main) > 0) { /* main.cancelling() */
-            tour_trace("main is being cancelled: the feeder stops, and the read ends");
-            feeder_stop(self->feeder);
-            break;
-        } else {
-            tour_say("tick %d: the loop runs while a worker reads; the FIFO gets chunk %d of %d",
-                     self->n, self->n, FEED_CHUNKS);
-            feeder_go(self->feeder);
-        }
-    }
-    CO_END(self);
-}
-
-/* -------------------------------------------------------------- main */
-
-typedef struct {
-    co_gen gen;
-    int npaths;
-    char **paths;
-    feeder *feeder; /* the FIFO's, or NULL */
-    bool tick;
-    read_file **readers; /* npaths of them, for main() to free */
-    co_gen **tasks;
-    ticker *ticker;
-    co_gather gather;
-    bool failed; /* some file could not be read */
-    int i;
-} main_task;
-
-/* d = f.read(): false, with the reason on stderr, if r gives Python no text. */
-static bool decode(read_file *r)
-{
-    if (r->error < 0) {
-        fprintf(stderr, "read_files: %s: %s\n", r->path, co_strerror(r->error));
-        return false;
-    }
-    r->view = view_text(r->data, r->len);
-    if (!r->view.valid) {
-        fprintf(stderr,
-                "read_files: %s: 'utf-8' codec can't decode byte 0x%02x in position %zu\n",
-                r->path, (unsigned char)r->data[r->view.bad_at], r->view.bad_at);
-        return false;
-    }
-    return true;
-}
+    } while (tick(self->feeder, self->main, ++self->n));
+CO_ASYNC_END
 
 /* print(p, len(d), d.splitlines()[0] if d else "") */
 static void print_file(const read_file *r)
 {
-    tour_say("%s %zu %.*s", r->path, r->view.chars, (int)r->view.first_line,
-             r->len ? r->data : "");
+    tour_say("%s %zu %.*s", r->path, r->view.chars, (int)r->view.first_line, r->data);
 }
 
-static int main_fn(co_gen *g)
-{
-    main_task *self = (main_task *)g;
-    co_loop *loop = co_running_loop();
-    CO_BEGIN(self);
-    self->readers = calloc((size_t)self->npaths, sizeof *self->readers);
-    self->tasks = calloc((size_t)self->npaths, sizeof *self->tasks);
-    if (self->readers == NULL || self->tasks == NULL)
-        CO_RAISE(self, CO_ENOMEM);
-    for (self->i = 0; self->i < self->npaths; self->i++) {
-        read_file *r = CO_NEW(loop, read_file, read_file_fn);
-        if (r == NULL)
-            CO_RAISE(self, CO_ENOMEM);
-        r->path = self->paths[self->i];
-        self->readers[self->i] = r;
-        self->tasks[self->i] = &r->gen;
-    }
-    if (self->tick) {
-        self->ticker = CO_NEW(loop, ticker, ticker_fn);
-        if (self->ticker == NULL)
-            CO_RAISE(self, CO_ENOMEM);
-        self->ticker->feeder = self->feeder;
-        self->ticker->main = &self->gen;
-        co_spawn(&self->ticker->gen);
-    }
-    /* datas = await asyncio.gather(*(read_file(p) for p in paths)) */
-    CO_GATHER(self, &self->gather, self->tasks, (size_t)self->npaths, CO_GATHER_FIRST_ERROR);
-    if (self->ticker)
-        co_cancel(&self->ticker->gen);
-    /* Python decodes every file before it prints any line */
-    for (self->i = 0; self->i < self->npaths; self->i++)
-        if (!decode(self->readers[self->i]))
-            self->failed = true;
-    if (self->failed)
-        CO_RETURN_VOID(self);
-    for (self->i = 0; self->i < self->npaths; self->i++)
-        print_file(self->readers[self->i]);
-    CO_END(self);
-}
+/* async def main(paths): datas = await asyncio.gather(*(read_file(p) for p
+   in paths)), then a line per file (and the ticker beside the reads) */
+CO_ASYNC(main_task, char **paths; size_t n, i; feeder *feeder; bool tick; read_file **files;
+         ticker *ticker; co_gather gather;)
+    CO_CHECK(self, (self->files = calloc(self->n, sizeof *self->files)) ? 0 : CO_ENOMEM);
+    for (self->i = 0; self->i < self->n; self->i++)
+        CO_CREATE_TASK(self, self->files[self->i], read_file, .path = self->paths[self->i]);
+    if (self->tick)
+        CO_CREATE_TASK(self, self->ticker, ticker, .feeder = self->feeder, .main = &self->gen);
+    CO_GATHER(self, &self->gather, (co_gen *const *)self->files, self->n, CO_GATHER_FIRST_ERROR);
+    co_cancel((co_gen *)self->ticker); /* no ticker: CO_EBADARG, nothing to stop */
+    for (self->i = 0; self->i < self->n; self->i++)
+        print_file(self->files[self->i]);
+CO_ASYNC_END
 
-static void free_readers(main_task *m)
+/* What the readers read (every job is over once co_run has returned). */
+static void free_files(main_task *m)
 {
-    int i;
-    if (m->readers)
-        for (i = 0; i < m->npaths; i++)
-            if (m->readers[i])
-                free(m->readers[i]->data);
-    free(m->readers);
-    free(m->tasks);
+    for (size_t i = 0; m->files && i < m->n; i++)
+        if (m->files[i])
+            free(m->files[i]->data);
+    free(m->files);
 }
 
 /* --fifo-mib: a whole number of MiB from 1 to 1024; -1 if bad. */
@@ -544,15 +401,12 @@ int main(int argc, char **argv)
     }
 
     loop = tour_loop();
-    m = CO_NEW(loop, main_task, main_fn);
+    m = CO_TASK(loop, main_task, .tick = tick, .paths = argv + first_path, .n = (size_t)(argc - first_path));
     if (m == NULL) {
         tour_loop_free(loop);
         return tour_exit_status(argv[0], CO_ENOMEM);
     }
-    m->tick = tick;
-    m->paths = argv + first_path;
-    m->npaths = argc - first_path;
-    if (m->npaths == 0) { /* --ticker alone: the slow FIFO */
+    if (m->n == 0) { /* --ticker alone: the slow FIFO */
         int err = feeder_start(&fifo, mib);
         if (err != 0) {
             fprintf(stderr, "%s: cannot set the FIFO up: %s\n", argv[0], strerror(err));
@@ -562,17 +416,15 @@ int main(int argc, char **argv)
         }
         fifo_path[0] = fifo.path;
         m->paths = fifo_path;
-        m->npaths = 1;
+        m->n = 1;
         m->feeder = &fifo;
     }
     rc = co_run(loop, &m->gen);
     if (m->feeder)
         feeder_free(m->feeder);
-    free_readers(m); /* every job is over once co_run has returned */
-    if (rc == 0 && m->failed)
-        rc = 1;
-    else
-        rc = tour_exit_status(argv[0], rc);
+    free_files(m);
+    /* a reader that failed said why, as Python's traceback would */
+    rc = rc < 0 && told ? 1 : tour_exit_status(argv[0], rc);
     tour_loop_free(loop);
     return rc;
 }
