@@ -21,72 +21,54 @@
 
 #include <corio/corio.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-typedef struct pipeline {
-    co_gen gen;
-    const char *const *cmd1, *const *cmd2;
-    co_process first, second;
-    bool done, failed;
-} pipeline;
-
-static int pipeline_fn(co_gen *g)
+/* The pipe, and a child at each end of it: 0, or why not (the pipe is closed
+ * either way: the children hold it now). */
+static int spawn_both(const char *const *cmd1, const char *const *cmd2, co_process *first,
+                      co_process *second)
 {
-    pipeline *self = (pipeline *)g;
     int link[2], rc;
     co_spawn_opts a = {.out = CO_STDIO_FD}, b = {.in = CO_STDIO_FD, .out = CO_STDIO_PIPE};
-    CO_BEGIN(self);
     /* a plain (blocking) pipe: each child gets one end as its stdin or stdout */
-    if (pipe2(link, O_CLOEXEC) < 0) {
-        perror("pipe");
-        self->failed = true;
-        CO_RETURN_VOID(self);
-    }
+    if (pipe2(link, O_CLOEXEC) < 0)
+        return -errno;
     a.out_fd = link[1];
     b.in_fd = link[0];
-    rc = co_process_spawn(co_running_loop(), &self->first, self->cmd1, &a);
+    rc = co_process_spawn(co_running_loop(), first, cmd1, &a);
     if (rc == 0)
-        rc = co_process_spawn(co_running_loop(), &self->second, self->cmd2, &b);
-    close(link[0]); /* the children hold the pipe now */
+        rc = co_process_spawn(co_running_loop(), second, cmd2, &b);
+    close(link[0]);
     close(link[1]);
-    if (rc < 0) {
-        fprintf(stderr, "cannot run: %s\n", co_strerror(rc));
-        self->failed = true;
-        CO_RETURN_VOID(self);
-    }
+    return rc;
+}
+
+/* async def pipeline(cmd1, cmd2, done) */
+CO_ASYNC(pipeline, const char *const *cmd1, *const *cmd2; co_process first, second; bool done;)
+    CO_CHECK(self, spawn_both(self->cmd1, self->cmd2, &self->first, &self->second));
     CO_PROCESS_COMMUNICATE(self, second, NULL, 0);
     CO_PROCESS_WAIT(self, first);
-    self->failed = self->first.returncode != 0 || self->second.returncode != 0;
     fwrite(self->second.out_data, 1, self->second.out_len, stdout);
     printf("exit statuses: %d %d\n", self->first.returncode, self->second.returncode);
     CO_FINALLY(self)
     {
-        self->done = true;
+        self->done = true; /* done.set() */
         co_process_close(&self->first);
         co_process_close(&self->second);
     }
-    CO_END(self);
-}
+CO_ASYNC_END
 
-typedef struct ticker {
-    co_gen gen;
-    pipeline *p;
-    int ticks;
-} ticker;
-
-static int ticker_fn(co_gen *g)
-{
-    ticker *self = (ticker *)g;
-    CO_BEGIN(self);
+/* async def ticker(done) */
+CO_ASYNC(ticker, pipeline *p; int ticks;)
     while (!self->p->done) {
         CO_SLEEP(self, 1);
         self->ticks++;
     }
-    CO_END(self);
-}
+CO_ASYNC_END
 
 int main(int argc, char **argv)
 {
@@ -108,24 +90,23 @@ int main(int argc, char **argv)
         fprintf(stderr, "loop: %s\n", co_strerror(rc));
         return 1;
     }
-    p = CO_NEW(loop, pipeline, pipeline_fn);
-    t = CO_NEW(loop, ticker, ticker_fn);
-    if (p == NULL || t == NULL) {
+    p = CO_TASK(loop, pipeline, .cmd1 = dflt1, .cmd2 = dflt2);
+    t = p ? CO_TASK(loop, ticker, .p = p) : NULL;
+    if (t == NULL) {
         co_loop_free(loop);
         return 1;
     }
-    p->cmd1 = dflt1;
-    p->cmd2 = dflt2;
     if (bar) {
         argv[bar] = NULL; /* argv splits into two NULL-terminated lists */
         p->cmd1 = (const char *const *)(argv + 1);
         p->cmd2 = (const char *const *)(argv + bar + 1);
     }
-    t->p = p;
     co_spawn(&t->gen);
     rc = co_run(loop, &p->gen);
+    if (rc < 0)
+        fprintf(stderr, "cannot run: %s\n", co_strerror(rc));
     fprintf(stderr, "(the loop ticked %d times meanwhile)\n", t->ticks);
-    failed = p->failed || rc != 0;
+    failed = rc != 0 || p->first.returncode != 0 || p->second.returncode != 0;
     co_loop_free(loop);
     return failed ? 1 : 0;
 }

@@ -50,4 +50,13 @@ void check_python_twin(const char *script, const char *expected);
 /* The lecture's file `name` and the repository's `copy` are the same. */
 void check_lecture_copy(const char *name, const char *copy);
 
+/* Whether t holds `needle` anywhere. */
+bool contains(text t, const char *needle);
+/* The python3 found at configure time; skips the test if there was none. */
+const char *python_or_skip(void);
+/* python3 samples/<script> with args: its status, its stdout in *out. */
+int run_python_twin(const char *script, const char *const *args, text *out);
+/* The sample with args: its status, its stdout in *out and stderr in *err. */
+int run_sample_status(const char *env_name, const char *const *args, text *out, text *err);
+
 #endif /* SAMPLES_KIT_H */

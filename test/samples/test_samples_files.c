@@ -25,16 +25,6 @@
 
 /* --------------------------------------------------------- read_files */
 
-/* Whether t holds `needle` anywhere. */
-static bool contains(text t, const char *needle)
-{
-    size_t n = strlen(needle), i;
-    for (i = 0; i + n <= t.len; i++)
-        if (memcmp(t.data + i, needle, n) == 0)
-            return true;
-    return false;
-}
-
 /* Files that probe Python's text mode: "\r\n" and "\r" become "\n", a
    length counts characters, not bytes, and splitlines() ends a line at
    more than "\n". */
@@ -98,48 +88,6 @@ static void probe_args(const char **args, const char *const *extra)
         args[n++] = *extra++;
     }
     args[n] = NULL;
-}
-
-/* The python3 found at configure time; skips the test if there was none. */
-static const char *python_or_skip(void)
-{
-    const char *python = getenv("PYTHON3");
-    if (python == NULL || *python == '\0')
-        cr_skip_test("no python3 found at configure time: the Python twin is not run");
-    return python;
-}
-
-/* python3 samples/<script> with args: its status, its stdout in *out. */
-static int run_python_twin(const char *script, const char *const *args, text *out)
-{
-    const char *python = python_or_skip();
-    char path[4096];
-    char *argv[MAX_READ_ARGS + 3];
-    size_t n = 0;
-    child c;
-
-    join(path, sizeof path, env("CORIO_SAMPLES_DIR"), script);
-    argv[n++] = (char *)python;
-    argv[n++] = path;
-    while (*args && n < MAX_READ_ARGS + 2)
-        argv[n++] = (char *)*args++;
-    argv[n] = NULL;
-    /* open()'s encoding is the locale's: ask for UTF-8, whatever it is here */
-    setenv("PYTHONUTF8", "1", 1);
-    c = start(argv, true);
-    *out = read_stream(c.out, path);
-    free(read_stream(c.err, "python's stderr").data);
-    return finish(&c);
-}
-
-/* The sample with args: its status, its stdout in *out and stderr in *err. */
-static int run_sample_status(const char *env_name, const char *const *args, text *out, text *err)
-{
-    command cmd = sample_command(env_name, args);
-    child c = start(cmd.argv, true);
-    *out = read_stream(c.out, cmd.argv[0]);
-    *err = read_stream(c.err, "its stderr");
-    return finish(&c);
 }
 
 Test(asyncio_samples, read_files_py_is_the_lectures)
