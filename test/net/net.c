@@ -244,3 +244,36 @@ void run_echo(int lfd, const co_addr *addr, int n)
     rt_free_loop(loop);
     net.loop = NULL;
 }
+
+int recv_child_fn(co_gen *g)
+{
+    recv_child *self = (recv_child *)g;
+    CO_BEGIN(self);
+    CO_RECV(self, &self->io, self->fd, self->buf, sizeof self->buf);
+    CO_END(self);
+}
+
+static int blocked_fn(co_gen *g)
+{
+    blocked *self = (blocked *)g;
+    CO_BEGIN(self);
+    if (self->kind == OP_RECV)
+        CO_RECV(self, &self->io, self->fd, self->buf, sizeof self->buf);
+    else if (self->kind == OP_ACCEPT)
+        CO_ACCEPT(self, &self->io, self->fd, NULL);
+    else if (self->kind == OP_CONNECT)
+        CO_CONNECT(self, &self->io, self->addr, -1);
+    else
+        CO_SEND_ALL(self, &self->io, self->fd, self->data, self->len);
+    CO_FINALLY(self) { self->cleaned = true; }
+    CO_END(self);
+}
+
+blocked *new_blocked(int kind, int fd)
+{
+    blocked *b = CO_NEW(net.loop, blocked, blocked_fn);
+    cr_assert_not_null(b);
+    b->kind = kind;
+    b->fd = fd;
+    return b;
+}

@@ -87,6 +87,33 @@ typedef struct echo_client {
 } echo_client;
 int echo_client_fn(co_gen *g);
 
+/* A task blocked in one operation of a kind (recv, accept, connect to
+ * addr, send_all of data); its cleanup records that it ran.  new_blocked
+ * makes one on net.loop, not yet spawned. */
+enum op_kind { OP_RECV, OP_ACCEPT, OP_CONNECT, OP_SEND };
+typedef struct blocked {
+    co_gen gen;
+    int kind;
+    int fd;
+    const co_addr *addr;
+    const unsigned char *data;
+    size_t len;
+    co_io io;
+    char buf[8];
+    bool cleaned;
+} blocked;
+blocked *new_blocked(int kind, int fd);
+
+/* One CO_RECV of up to 8 bytes from fd: the child that the misuse and
+ * timeout tests run outside a task and under a wait-for. */
+typedef struct recv_child {
+    co_gen gen;
+    int fd;
+    co_io io;
+    char buf[8];
+} recv_child;
+int recv_child_fn(co_gen *g);
+
 /* Runs an echo server on listener lfd (bound to addr) and n clients
  * against it in one loop; asserts every client got back what it sent. */
 void run_echo(int lfd, const co_addr *addr, int n);
