@@ -652,11 +652,38 @@ static inline int co__close(co_gen *root, co_gen *g)
     return st == CO_RETURNED || st == CO_EXIT ? 0 : st;
 }
 
+/* What co__drive does after the first turn of a plain next() of g (an
+ * outermost frame, not delegating) that did not yield. */
+static inline int co__stepped(co_gen *g, int st)
+{
+    if (st == CO__DELEGATED) /* g now waits on a child: run the child */
+        return co__drive(g, co__leaf(g), 0, g);
+    if (st != CO_YIELDED)
+        CO__TRACE(CO_TRACE_FINISH, g, (const char *)0, g->line);
+    if (co__st(g) == CO_RUNNING)
+        co__set_st(g, CO_SUSPENDED);
+    return st;
+}
+
 /* next(g): resumes g; CO_YIELDED, CO_RETURNED or an error. */
 static inline int co_next(co_gen *g)
 {
     int bad;
-    if (g != NULL && co__st(g) == CO_SUSPENDED && g->top >= 0) { /* the common case */
+    if (g != NULL && co__st(g) == CO_SUSPENDED && g->top == 0) {
+        /* the common case, a frame that is not delegating: co__drive's
+           first turn with `in` 0, which the compiler folds */
+        int st;
+        CO__TRACE(CO_TRACE_RESUME, g, (const char *)0, g->line);
+        if (!(g->flags & CO__F_FINALLY))
+            g->err = 0;
+        g->flags &= (uint8_t)~(CO__F_THROWN | CO__F_SENT | CO__F_NOVALUE);
+        co__set_st(g, CO_RUNNING);
+        st = g->fn(g);
+        if (st == CO_YIELDED && co__st(g) == CO_SUSPENDED)
+            return st;
+        return co__stepped(g, st);
+    }
+    if (g != NULL && co__st(g) == CO_SUSPENDED && g->top > 0) { /* delegating */
         CO__TRACE(CO_TRACE_RESUME, g, (const char *)0, g->line);
         return co__drive(g, co__leaf(g), 0, g);
     }
@@ -881,11 +908,14 @@ static inline bool co__delegate(co_gen *p, co_gen *c, bool values, bool layout_o
 #define CO__LC_FINALLY INT32_MIN
 #define CO__LC_END (INT32_MIN + 1)
 #define CO__LC_FAR (INT32_MIN + 2) /* never made: offsets reach 2 GiB */
+/* Whether lc is one of the three above: one subtraction and one compare. */
+#define CO__LC_SPECIAL(lc) ((uint32_t)(lc) - (uint32_t)CO__LC_FINALLY <= 2u)
 #define CO__LC_OF(label) ((co_lc)((char *)CO__ADDR(label) - (char *)CO__ADDR(co__base)))
 #else
 #define CO__LC_FINALLY INT16_MIN
 #define CO__LC_END (INT16_MIN + 1)
 #define CO__LC_FAR (INT16_MIN + 2) /* a label beyond 16-bit reach: resumes as lost */
+#define CO__LC_SPECIAL(lc) ((uint16_t)((uint16_t)(lc) - (uint16_t)CO__LC_FINALLY) <= 2u)
 #define CO__LC_OF(label) co__lc_fit((char *)CO__ADDR(label) - (char *)CO__ADDR(co__base))
 /* A 16-bit `lc` keeps a 32-bit header at 16 bytes; a body whose code spans
  * more than 32 KiB around its start cannot say where it stopped, and its next
@@ -968,12 +998,8 @@ enum { co_yield_inside_a_switch_statement_use_the_labels_form = 2 };
     co__try_here: /* an error or a return outside any CO_TRY */                          \
         co__self->lc = co__body_exit(co__self, CO__LC_FINALLY, CO__LC_END);              \
     }                                                                                    \
-co__dispatch:                                                                            \
-    switch (co__self->lc == CO__LC_START     ? 0                                         \
-            : co__self->lc == CO__LC_FINALLY ? 1                                         \
-            : co__self->lc == CO__LC_END     ? 2                                         \
-            : co__self->lc == CO__LC_FAR     ? 2                                         \
-                                             : 3) {                                      \
+co__dispatch: /* the start is offset 0: every resume but the ends is one goto */       \
+    switch (!CO__LC_SPECIAL(co__self->lc) ? 3 : co__self->lc == CO__LC_FINALLY ? 1 : 2) { \
     case 3: CO__GOTO_LC(co__self->lc);                                                   \
     case 0:                                                                              \
     if (0)                                                                               \
