@@ -338,9 +338,14 @@ static bool close_all(co_loop *loop)
 /* After the finalizers ran: what is left (it ignored its close) is let go. */
 static void forget(co_loop *loop)
 {
-    while (loop->agens) {
-        loop->agens->flags &= (uint8_t)~CO__AG_SHUT;
-        unlist(loop->agens);
+    co_agen *a = loop->agens;
+    loop->agens = NULL;
+    while (a) {
+        co_agen *next = a->next;
+        a->flags &= (uint8_t)~CO__AG_SHUT;
+        a->next = a->prev = NULL;
+        a->loop = NULL;
+        a = next;
     }
 }
 
