@@ -277,9 +277,12 @@ int co__agen_again(int thrown)
 static void close_now(co_loop *loop, co_gen *g)
 {
     co_task *current = loop->current;
+    co_agen *driving = loop->agen_driving;
     loop->current = NULL;
+    loop->agen_driving = NULL;
     (void)co_close(g);
     loop->current = current;
+    loop->agen_driving = driving;
 }
 
 /* Task t's block is freed: the generators in its frame are closed first. */
