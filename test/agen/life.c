@@ -193,3 +193,38 @@ Test(agen_life, statics_are_finalized_at_shutdown_and_a_deaf_one_reported)
     cr_expect_eq(co_state(&static_deaf.gen), CO_SUSPENDED);
     rt_free_loop(loop);
 }
+
+/* A generator that swallows the consumer's cancellation and yields: the
+ * await gives the value and the consumer goes on, as in Python. */
+CO_ASYNC_GEN(swallow, int, )
+    CO_SLEEP_CATCH(self, 100);
+    CO_YIELD(self, CO_THROWN(self) == CO_ECANCELLED ? 1 : 0);
+CO_ASYNC_END
+
+CO_ASYNC(swallow_consumer, swallow s; int v;)
+    CO_AGEN(self, s, swallow, );
+    CO_ANEXT(self, &self->s, &self->v);
+    rt_log("got %d, cancelling %d", self->v, co_cancelling(co_current_task()));
+    CO_SLEEP(self, 10);
+    CO_ACLOSE(self, &self->s);
+CO_ASYNC_END
+
+CO_ASYNC(swallow_main, swallow_consumer *c; int rc;)
+    CO_CREATE_TASK(self, self->c, swallow_consumer, );
+    CO_SLEEP(self, 50);
+    co_cancel(&self->c->gen);
+    CO_AWAIT_TASK_CATCH(self, &self->c->gen);
+    self->rc = CO_THROWN(self);
+    co_release(&self->c->gen);
+CO_ASYNC_END
+
+Test(agen_life, a_cancellation_the_generator_swallows_lets_the_consumer_go_on)
+{
+    co_loop *loop = rt_loop();
+    swallow_main *m = CO_NEW(loop, swallow_main, swallow_main_fn);
+    cr_assert_eq(co_run(loop, &m->gen), 0);
+    cr_expect_eq(m->rc, 0);
+    cr_expect_str_eq(rt.log, "got 1, cancelling 1\n");
+    cr_expect_eq(rt_ms(loop), 60);
+    rt_free_loop(loop);
+}
