@@ -150,13 +150,9 @@ enum { CO__AG_NEXT = 1, CO__AG_SEND, CO__AG_THROW, CO__AG_CLOSE };
 enum {
     CO__AG_RUNNING = 0x01, /* an await on it is in progress (ag_running)     */
     CO__AG_CLOSED = 0x02,  /* aclose began, or it ended (ag_closed)          */
-    CO__AG_LEVELS = 0x04,  /* closing delegate by delegate, innermost first  */
-    CO__AG_SHUT = 0x08,    /* a shutdown finalizer has it                     */
-    CO__AG_NESTED = 0x10   /* awaited from another generator's body           */
+    CO__AG_SHUT = 0x04,    /* a shutdown finalizer has it                     */
+    CO__AG_NESTED = 0x08   /* awaited from another generator's body           */
 };
-
-/* The co_agen of an async generator's frame (right after its header). */
-#define CO__AGEN_OF(g) ((co_agen *)(void *)((char *)(g) + offsetof(struct { co_gen g; co_agen a; }, a)))
 
 /* Starts an await on agen: <0 an error to raise, 1 done, 0 the task now
  * waits (suspend, then call co__agen_again with what was thrown at it).

@@ -27,6 +27,7 @@
 #define AGEN_OFF offsetof(struct { co_gen g; co_agen a; }, a)
 
 static co_gen *gen_of(co_agen *a) { return (co_gen *)(void *)((char *)a - AGEN_OFF); }
+static co_agen *agen_of(co_gen *g) { return (co_agen *)(void *)((char *)g + AGEN_OFF); }
 
 /* ------------------------------------------------------------ the list */
 
@@ -68,7 +69,7 @@ static void enlist(co_loop *loop, co_agen *a)
 
 int co__agen_reusable(co_gen *agen)
 {
-    co_agen *a = CO__AGEN_OF(agen);
+    co_agen *a = agen_of(agen);
     if (!listed(co__loop(), a))
         return 0;
     if (co__st(agen) != CO_CLOSED)
@@ -191,7 +192,7 @@ static int settle(co_loop *loop, co_gen *g, co_agen *a, int st)
 /* Why the await cannot start (<0), 1 when it is over at once, else 0. */
 static int refuse(co_loop *loop, co_gen *g, int op, int err, const void *dst, size_t size)
 {
-    co_agen *a = CO__AGEN_OF(g);
+    co_agen *a = agen_of(g);
     if (loop == NULL || loop->current == NULL)
         return CO_ENOTASK;
     if (g == NULL || g->fn == NULL || co__corrupt(g))
@@ -222,7 +223,7 @@ int co__agen_start(co_gen *g, int op, int err, const void *val, void *dst, size_
     int st = refuse(loop, g, op, err, dst, size);
     if (st != 0)
         return st;
-    a = CO__AGEN_OF(g);
+    a = agen_of(g);
     enlist(loop, a);
     a->op = (uint8_t)op;
     a->dst = dst;
