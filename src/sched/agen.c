@@ -242,11 +242,11 @@ int co__agen_start(co_gen *g, int op, int err, const void *val, void *dst, size_
         co__copy((char *)g + OUT_OFF + size, val, size);
         st = co__send(g, (char *)g + OUT_OFF + size, size);
         break;
-    case CO__AG_CLOSE:
-        a->flags |= CO__AG_CLOSED;
-        err = CO_EXIT;
-        /* fall through */
-    default:
+    default: /* athrow, and aclose: a throw of GeneratorExit */
+        if (op == CO__AG_CLOSE) {
+            a->flags |= CO__AG_CLOSED;
+            err = CO_EXIT;
+        }
         if (err == CO_EXIT && co__st(g) == CO_SUSPENDED) {
             /* GeneratorExit: the delegates close first, innermost first */
             a->stop = CO__OFFSET(g, co__leaf(g));
