@@ -9,6 +9,8 @@
  */
 #include "loop.h"
 
+#include <corio/agen.h>
+
 #if !CO_BARE
 #include <string.h>
 #endif
@@ -58,6 +60,7 @@ const char *co_strerror(int code)
     case CO_ETLSHOST: return "TLS: certificate is not for this host name";
     case CO_ETLSPROTO: return "TLS: protocol mismatch (not TLS, or no version in common)";
     case CO_ENOTLS: return "TLS unavailable: corio was built without OpenSSL (libssl-dev)";
+    case CO_ESTOPASYNC: return "async generator finished (StopAsyncIteration)";
     case CO_ESTACKARG: return "argument points into the C stack, which does not survive an await";
     default: break;
     }

@@ -89,6 +89,8 @@ void co__unregister_task(co_loop *loop, co_task *t)
 void co__free_task(co_loop *loop, co_task *t)
 {
     co__report_unread(loop, t);
+    if (loop->agen_ops) /* async generators in its frame are closed first */
+        loop->agen_ops->drop(loop, t);
     co__unregister_task(loop, t);
     if (t->flags & CO__T_ALLOCATED)
         co__pool_free(loop, t, t->size);

@@ -177,6 +177,19 @@ typedef struct co__join_ops {
     void (*member_done)(struct co_loop *loop, void *joiner, co_task *member);
 } co__join_ops;
 
+/*
+ * What the loop calls of the async generators (agen.c), once one started:
+ * a task's block is being freed (close those in its frame); co_run ends
+ * (close_all starts a finalizer task for each one still suspended, true if
+ * it started any; forget lets go of the rest once those ran).
+ */
+struct co_agen;
+typedef struct co__agen_ops {
+    void (*drop)(struct co_loop *loop, co_task *t);
+    bool (*close_all)(struct co_loop *loop);
+    void (*forget)(struct co_loop *loop);
+} co__agen_ops;
+
 /* co_task.flags */
 enum {
     CO__T_ALLOCATED = 0x01, /* from co_task_new: the loop frees it      */
@@ -238,6 +251,9 @@ struct co_loop {
     uintptr_t stack_top; /* co_run's frame: task bodies run below it (stack.c) */
     co_exception_handler on_error, on_error_default; /* report.c */
     void *on_error_arg;
+    struct co_agen *agens; /* async generators started and not finished (agen.c) */
+    const co__agen_ops *agen_ops;
+    struct co_agen *agen_driving; /* the generator an await is driving now */
 };
 
 enum { CO__LOOP_OPEN, CO__LOOP_RUNNING, CO__LOOP_CLOSED };

@@ -161,17 +161,35 @@ static bool run_until_done(co_loop *loop, co_task *main)
 /* asyncio.run's shutdown: cancel what is left and let its cleanup run.  A
  * task that keeps swallowing cancellations is given up on after a few
  * rounds rather than hanging the program. */
+static void run_out(co_loop *loop)
+{
+    for (;;) {
+        run_round(loop);
+        if (!live_tasks(loop) || !shutdown_can_progress(loop))
+            break;
+        wait_and_fire(loop, true);
+    }
+}
+
 static void shutdown_tasks(co_loop *loop)
 {
     for (int rounds = 0; rounds < MAX_SHUTDOWN_ROUNDS && live_tasks(loop); rounds++) {
         cancel_all(loop);
-        for (;;) {
-            run_round(loop);
-            if (!live_tasks(loop) || !shutdown_can_progress(loop))
-                break;
-            wait_and_fire(loop, true);
-        }
+        run_out(loop);
     }
+}
+
+/* loop.shutdown_asyncgens(): async generators still suspended are closed,
+ * each in a task of its own whose cleanup may await (agen.c). */
+static void shutdown_agens(co_loop *loop)
+{
+    if (loop->agen_ops == NULL)
+        return;
+    if (loop->agen_ops->close_all(loop)) {
+        run_out(loop);
+        shutdown_tasks(loop);
+    }
+    loop->agen_ops->forget(loop);
 }
 
 int co_run(co_loop *loop, co_gen *main)
@@ -212,6 +230,7 @@ int co_run(co_loop *loop, co_gen *main)
     wait_and_fire(loop, false);
     run_round(loop);
     shutdown_tasks(loop);
+    shutdown_agens(loop);
     loop->main = NULL;
     loop->state = CO__LOOP_OPEN;
     co__set_running(NULL);
