@@ -7,27 +7,24 @@
  * that same turn -- leaving the count without breaking the barrier.  The
  * main trace is CPython 3.11's (twins.h).
  */
-#include "testloop.h"
-#include "twins.h"
+#include "sync_tests.h"
 
 TestSuite(barrier, .init = rt_reset);
-
-static int64_t now(void) { return rt_ms(co_running_loop()); }
 
 static co_barrier bar;
 
 CO_ASYNC(party, const char *name; int delay; size_t index;)
     CO_SLEEP(self, self->delay);
-    rt_log("%s arrives at %lld, waiting %zu", self->name, (long long)now(),
+    rt_log("%s arrives at %lld, waiting %zu", self->name, st_now(),
            co_barrier_n_waiting(&bar));
     self->index = 99;
     CO_BARRIER_WAIT_CATCH(self, &bar, &self->index);
     if (CO_THROWN(self) == 0)
-        rt_log("%s index %zu at %lld", self->name, self->index, (long long)now());
+        rt_log("%s index %zu at %lld", self->name, self->index, st_now());
     else if (CO_THROWN(self) == CO_EBROKENBARRIER)
-        rt_log("%s broken at %lld", self->name, (long long)now());
+        rt_log("%s broken at %lld", self->name, st_now());
     else if (CO_THROWN(self) == CO_ECANCELLED)
-        rt_log("%s cancelled at %lld, waiting %zu", self->name, (long long)now(),
+        rt_log("%s cancelled at %lld, waiting %zu", self->name, st_now(),
                co_barrier_n_waiting(&bar));
     if (CO_THROWN(self))
         cr_assert_eq(self->index, 99, "no index written on a failure");
@@ -42,33 +39,25 @@ CO_ASYNC(rounds, party *p[8]; int i;)
     }
     CO_SLEEP(self, 6);
     co_barrier_abort(&bar);
-    rt_log("aborted at %lld, broken %d", (long long)now(), co_barrier_broken(&bar));
+    rt_log("aborted at %lld, broken %d", st_now(), co_barrier_broken(&bar));
     CO_SLEEP(self, 2);
     co_barrier_reset(&bar);
-    rt_log("reset at %lld, broken %d", (long long)now(), co_barrier_broken(&bar));
+    rt_log("reset at %lld, broken %d", st_now(), co_barrier_broken(&bar));
     CO_SLEEP(self, 3);
     co_cancel(&self->p[7]->gen);
     CO_SLEEP(self, 1);
-    rt_log("at %lld waiting %zu", (long long)now(), co_barrier_n_waiting(&bar));
+    rt_log("at %lld waiting %zu", st_now(), co_barrier_n_waiting(&bar));
     co_barrier_reset(&bar);
     for (self->i = 0; self->i < 8; self->i++)
         CO_AWAIT_TASK(self, &self->p[self->i]->gen);
 CO_ASYNC_END
-
-#define RUN(loop, name, want)                                                              \
-    do {                                                                                   \
-        name *m_ = CO_TASK(loop, name, );                                                  \
-        cr_assert_not_null(m_);                                                            \
-        cr_assert_eq(co_run(loop, &m_->gen), want);                                        \
-        co_release(&m_->gen);                                                              \
-    } while (0)
 
 Test(barrier, rounds_drain_abort_reset_and_a_cancelled_waiter_as_asyncio)
 {
     co_loop *loop = rt_loop();
     cr_assert_eq(co_barrier_init(&bar, 3), 0);
     cr_assert_eq(co_barrier_parties(&bar), 3);
-    RUN(loop, rounds, 0);
+    ST_RUN(loop, rounds, 0);
     cr_expect_str_eq(rt.log, TWIN_BARRIER_ROUNDS);
     rt_free_loop(loop);
 }
@@ -99,7 +88,7 @@ Test(barrier, a_waiter_cancelled_in_the_turn_the_trip_woke_it_leaves_it_whole)
 {
     co_loop *loop = rt_loop();
     cr_assert_eq(co_barrier_init(&bar, 3), 0);
-    RUN(loop, trip_cancel, 0);
+    ST_RUN(loop, trip_cancel, 0);
     cr_expect_str_eq(rt.log, "a arrives at 0, waiting 0\n"
                              "b arrives at 0, waiting 1\n"
                              "main index 2\n"

@@ -7,12 +7,9 @@
  * The traces are CPython 3.11's (twins.h), but for that last case: 3.11
  * loses the notify, corio gives it to the next waiter, as 3.13 does.
  */
-#include "testloop.h"
-#include "twins.h"
+#include "sync_tests.h"
 
 TestSuite(cond, .init = rt_reset);
-
-static int64_t now(void) { return rt_ms(co_running_loop()); }
 
 static co_cond cond;
 
@@ -21,7 +18,7 @@ CO_ASYNC(waiter, const char *name; co_cond *c; co_try tries[1];)
     {
         rt_log("%s waits", self->name);
         CO_COND_WAIT(self, self->c);
-        rt_log("%s woke at %lld, locked %d", self->name, (long long)now(), co_cond_locked(self->c));
+        rt_log("%s woke at %lld, locked %d", self->name, st_now(), co_cond_locked(self->c));
     }
     CO_WITH_COND_END(self, c);
 CO_ASYNC_END
@@ -50,20 +47,11 @@ CO_ASYNC(notify_fifo, waiter *w[3]; co_cond *c; co_try tries[1]; int i;)
         CO_AWAIT_TASK(self, &self->w[self->i]->gen);
 CO_ASYNC_END
 
-/* Runs a new `name` task as main; its result must be `want`. */
-#define RUN(loop, name, want)                                                              \
-    do {                                                                                   \
-        name *m_ = CO_TASK(loop, name, );                                                  \
-        cr_assert_not_null(m_);                                                            \
-        cr_assert_eq(co_run(loop, &m_->gen), want);                                        \
-        co_release(&m_->gen);                                                              \
-    } while (0)
-
 Test(cond, notify_wakes_waiters_first_come_first_served)
 {
     co_loop *loop = rt_loop();
     co_cond_init(&cond, NULL);
-    RUN(loop, notify_fifo, 0);
+    ST_RUN(loop, notify_fifo, 0);
     cr_expect_str_eq(rt.log, TWIN_COND_NOTIFY_FIFO);
     cr_expect(!co_cond_locked(&cond));
     rt_free_loop(loop);
@@ -77,7 +65,7 @@ CO_ASYNC(relocker, co_cond *c; co_try tries[2];)
         CO_TRY(self) { CO_COND_WAIT(self, self->c); }
         CO_EXCEPT(self, CO_ECANCELLED)
         {
-            rt_log("a cancelled at %lld, locked %d", (long long)now(), co_cond_locked(self->c));
+            rt_log("a cancelled at %lld, locked %d", st_now(), co_cond_locked(self->c));
             CO_RAISE(self, CO_ECANCELLED);
         }
         CO_TRY_END(self);
@@ -93,7 +81,7 @@ CO_ASYNC(cancel_relocks, relocker *a; co_cond *c; co_try tries[1];)
     {
         co_cancel(&self->a->gen);
         CO_SLEEP(self, 5);
-        rt_log("main releases at %lld", (long long)now());
+        rt_log("main releases at %lld", st_now());
     }
     CO_WITH_COND_END(self, c);
     CO_AWAIT_TASK_CATCH(self, &self->a->gen);
@@ -105,7 +93,7 @@ Test(cond, a_cancelled_waiter_raises_only_once_it_holds_the_lock)
 {
     co_loop *loop = rt_loop();
     co_cond_init(&cond, NULL);
-    RUN(loop, cancel_relocks, 0);
+    ST_RUN(loop, cancel_relocks, 0);
     cr_expect_str_eq(rt.log, TWIN_COND_CANCEL_RELOCKS);
     rt_free_loop(loop);
 }
@@ -128,7 +116,7 @@ CO_ASYNC(for_waiter, co_cond *c; co_try tries[1];)
     CO_WITH_COND(self, c)
     {
         CO_COND_WAIT_FOR(self, self->c, enough, &state);
-        rt_log("sees %d at %lld after %d checks", state.n, (long long)now(), state.checks);
+        rt_log("sees %d at %lld after %d checks", state.n, st_now(), state.checks);
     }
     CO_WITH_COND_END(self, c);
 CO_ASYNC_END
@@ -152,7 +140,7 @@ Test(cond, wait_for_checks_at_the_start_and_after_each_wake_up)
 {
     co_loop *loop = rt_loop();
     co_cond_init(&cond, NULL);
-    RUN(loop, wait_for_main, 0);
+    ST_RUN(loop, wait_for_main, 0);
     cr_expect_str_eq(rt.log, TWIN_COND_WAIT_FOR);
     rt_free_loop(loop);
 }
@@ -171,10 +159,10 @@ CO_ASYNC(timed, const char *name; int ms; co_cond *c; co_deadline d; cond_child 
         CO_INIT(&self->child, cond_child_fn);
         CO_WAIT_FOR_CATCH(self, &self->d, child, self->ms);
         if (CO_THROWN(self) == CO_ETIMEOUT)
-            rt_log("%s timed out at %lld, locked %d", self->name, (long long)now(),
+            rt_log("%s timed out at %lld, locked %d", self->name, st_now(),
                    co_cond_locked(self->c));
         else
-            rt_log("%s woke at %lld", self->name, (long long)now());
+            rt_log("%s woke at %lld", self->name, st_now());
     }
     CO_WITH_COND_END(self, c);
 CO_ASYNC_END
@@ -188,7 +176,7 @@ CO_ASYNC(timeouts_main, timed *a; timed *b; co_cond *c; co_try tries[1];)
     CO_WITH_COND(self, c)
     {
         cr_assert_eq(co_cond_notify(self->c, 1), 0);
-        rt_log("notified at %lld", (long long)now());
+        rt_log("notified at %lld", st_now());
     }
     CO_WITH_COND_END(self, c);
     CO_AWAIT_TASK(self, &self->a->gen);
@@ -199,7 +187,7 @@ Test(cond, a_timeout_due_with_the_notify_fires_first_and_the_notify_goes_on)
 {
     co_loop *loop = rt_loop();
     co_cond_init(&cond, NULL);
-    RUN(loop, timeouts_main, 0);
+    ST_RUN(loop, timeouts_main, 0);
     cr_expect_str_eq(rt.log, TWIN_COND_TIMEOUTS_EQUAL);
     rt_free_loop(loop);
 }
@@ -229,7 +217,7 @@ Test(cond, a_waiter_cancelled_in_the_turn_a_notify_woke_it_passes_the_notify_on)
 {
     co_loop *loop = rt_loop();
     co_cond_init(&cond, NULL);
-    RUN(loop, pass_main, 0);
+    ST_RUN(loop, pass_main, 0);
     /* CPython 3.11 prints "b done False" and b never wakes: the notify is lost */
     cr_expect_str_eq(rt.log, "a waits\nb waits\nb woke at 0, locked 1\nb done 1\n");
     rt_free_loop(loop);
@@ -248,7 +236,7 @@ CO_ASYNC(relock_main, waiter *a; waiter *b; co_cond *c; co_try tries[1];)
         CO_SLEEP(self, 5); /* a wakes and queues for the lock */
         co_cancel(&self->a->gen);
         CO_SLEEP(self, 5); /* a stays without the lock: main holds it */
-        rt_log("a done %d at %lld", co_done(&self->a->gen), (long long)now());
+        rt_log("a done %d at %lld", co_done(&self->a->gen), st_now());
     }
     CO_WITH_COND_END(self, c);
     CO_AWAIT_TASK_CATCH(self, &self->a->gen);
@@ -263,7 +251,7 @@ Test(cond, a_waiter_cancelled_while_it_takes_the_lock_back_still_takes_it)
 {
     co_loop *loop = rt_loop();
     co_cond_init(&cond, NULL);
-    RUN(loop, relock_main, 0);
+    ST_RUN(loop, relock_main, 0);
     cr_expect_str_eq(rt.log, "a waits\nb waits\na done 0 at 10\nb woke at 10, locked 1\nb done 1\n");
     cr_expect(!co_cond_locked(&cond));
     rt_free_loop(loop);

@@ -5,15 +5,12 @@
  * order CPython's heapq gives them (twins.h) -- and cancelled waiters on
  * them, which lose no item and strand nobody.
  */
-#include "testloop.h"
-#include "twins.h"
+#include "sync_tests.h"
 
 #include <stdio.h>
 #include <string.h>
 
 TestSuite(queue_more, .init = rt_reset);
-
-static int64_t now(void) { return rt_ms(co_running_loop()); }
 
 /* ---------------------------------------------------------------- join */
 
@@ -24,7 +21,7 @@ CO_ASYNC(worker, const char *name; int pause; int item;)
     for (;;) {
         CO_QUEUE_GET(self, &q, &self->item);
         CO_SLEEP(self, self->pause);
-        rt_log("%s done %d at %lld", self->name, self->item, (long long)now());
+        rt_log("%s done %d at %lld", self->name, self->item, st_now());
         CO_CHECK(self, co_queue_task_done(&q));
     }
 CO_ASYNC_END
@@ -34,9 +31,9 @@ CO_ASYNC(join_main, worker *w1; worker *w2; int i;)
     CO_CREATE_TASK(self, self->w2, worker, .name = "w2", .pause = 7);
     for (self->i = 0; self->i < 5; self->i++)
         CO_QUEUE_PUT(self, &q, &self->i);
-    rt_log("all put at %lld", (long long)now());
+    rt_log("all put at %lld", st_now());
     CO_QUEUE_JOIN(self, &q);
-    rt_log("joined at %lld", (long long)now());
+    rt_log("joined at %lld", st_now());
     if (co_queue_task_done(&q) == CO_ETASKDONE)
         rt_log("task_done too many times");
     CO_QUEUE_JOIN(self, &q); /* nothing unfinished: at once */
@@ -46,20 +43,12 @@ CO_ASYNC(join_main, worker *w1; worker *w2; int i;)
     CO_AWAIT_TASK_CATCH(self, &self->w2->gen);
 CO_ASYNC_END
 
-#define RUN(loop, name, want)                                                              \
-    do {                                                                                   \
-        name *m_ = CO_TASK(loop, name, );                                                  \
-        cr_assert_not_null(m_);                                                            \
-        cr_assert_eq(co_run(loop, &m_->gen), want);                                        \
-        co_release(&m_->gen);                                                              \
-    } while (0)
-
 Test(queue_more, join_wakes_when_the_last_task_done_arrives)
 {
     co_loop *loop = rt_loop();
     cr_assert_eq(co_queue_init(&q, qbuf, sizeof qbuf[0], 4), 0);
     cr_assert_eq(co_queue_maxsize(&q), 4);
-    RUN(loop, join_main, 0);
+    ST_RUN(loop, join_main, 0);
     cr_expect_str_eq(rt.log, TWIN_QUEUE_JOIN);
     rt_free_loop(loop);
 }
@@ -67,7 +56,7 @@ Test(queue_more, join_wakes_when_the_last_task_done_arrives)
 /* A cancelled joiner leaves; the other still wakes at the last task_done. */
 CO_ASYNC(joiner, const char *name;)
     CO_QUEUE_JOIN(self, &q);
-    rt_log("%s joined at %lld", self->name, (long long)now());
+    rt_log("%s joined at %lld", self->name, st_now());
 CO_ASYNC_END
 
 CO_ASYNC(join_cancel, joiner *a; joiner *b; int item;)
@@ -89,7 +78,7 @@ Test(queue_more, a_cancelled_joiner_leaves_the_others_waiting)
     co_loop *loop = rt_loop();
     cr_assert_eq(co_queue_init_unbounded(&q, loop, sizeof(int)), 0);
     cr_assert_eq(co_queue_maxsize(&q), 0);
-    RUN(loop, join_cancel, 0);
+    ST_RUN(loop, join_cancel, 0);
     cr_expect_str_eq(rt.log, "b joined at 5\n");
     co_queue_fini(&q);
     rt_free_loop(loop);
@@ -187,7 +176,7 @@ Test(queue_more, priority_order_with_many_items_and_ties_is_heapqs)
 
 CO_ASYNC(getter, const char *name; pitem it;)
     CO_QUEUE_GET(self, &q, &self->it);
-    rt_log("%s got %d/%d at %lld", self->name, self->it.prio, self->it.id, (long long)now());
+    rt_log("%s got %d/%d at %lld", self->name, self->it.prio, self->it.id, st_now());
 CO_ASYNC_END
 
 /* g1 is woken by the first put and cancelled before it runs: the wake-up
@@ -204,7 +193,7 @@ CO_ASYNC(cancel_getters, getter *g1; getter *g2; getter *g3; pitem it; int i;)
         static const int prios[] = {0, 1, 9, 3};
         self->it = (pitem){prios[self->i], self->i};
         CO_QUEUE_PUT(self, &q, &self->it);
-        rt_log("put %d at %lld", self->i, (long long)now());
+        rt_log("put %d at %lld", self->i, st_now());
         if (self->i == 2) {
             CO_CREATE_TASK(self, self->g3, getter, .name = "g3");
             rt_log("size %zu", co_queue_size(&q));
@@ -225,7 +214,7 @@ static void cancel_getters_on(bool lifo, const char *want)
     pitem buf[2];
     cr_assert_eq(co_queue_init(&q, buf, sizeof buf[0], 2), 0);
     cr_assert_eq(lifo ? co_queue_lifo(&q) : co_queue_priority(&q, by_prio), 0);
-    RUN(loop, cancel_getters, 0);
+    ST_RUN(loop, cancel_getters, 0);
     cr_expect_str_eq(rt.log, want);
     rt_free_loop(loop);
 }
