@@ -74,6 +74,8 @@ extern "C" {
 #define CO_EGROUPDONE (-1118)   /* the task group is finished or shutting down     */
 #define CO_EINVALSTATE (-1119)  /* a future set twice (InvalidStateError)          */
 #define CO_ESTACKARG (-1120)    /* an await argument points into the C stack       */
+#define CO_EBROKENBARRIER (-1130) /* the barrier is aborted or reset (BrokenBarrierError) */
+#define CO_ETASKDONE (-1131)    /* queue task_done() called too many times         */
 /* Name resolution (dns.h): getaddrinfo's EAI_* codes. */
 #define CO_EAI_NONAME (-1151)   /* no such host name (EAI_NONAME)                  */
 #define CO_EAI_NODATA (-1152)   /* the name has no address of that family          */

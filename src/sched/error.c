@@ -61,6 +61,8 @@ const char *co_strerror(int code)
     case CO_ETLSPROTO: return "TLS: protocol mismatch (not TLS, or no version in common)";
     case CO_ENOTLS: return "TLS unavailable: corio was built without OpenSSL (libssl-dev)";
     case CO_ESTOPASYNC: return "async generator finished (StopAsyncIteration)";
+    case CO_EBROKENBARRIER: return "barrier aborted or reset (BrokenBarrierError)";
+    case CO_ETASKDONE: return "task_done() called more times than items were put";
     case CO_ESTACKARG: return "argument points into the C stack, which does not survive an await";
     default: break;
     }

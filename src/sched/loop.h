@@ -151,6 +151,9 @@ enum {
     CO__W_FD,     /* on the reactor: wait_on encodes fd and direction */
     CO__W_JOB,    /* on a file job running in a worker thread        */
     CO__W_FUTURE, /* in a co_future's waiters: wait_on its record (future.c) */
+    CO__W_COND,     /* a Condition waiter: wait_on its record (sync_cond.c) */
+    CO__W_CONDLOCK, /* the same, taking the condition's lock back        */
+    CO__W_BARRIER,  /* a Barrier waiter: wait_on its record (barrier.c)  */
     CO__W_KINDS
 };
 
@@ -329,7 +332,8 @@ int64_t co__platform_clock(void);
 int co__loop_init(co_loop *loop, const co_loop_options *opt);
 void co__loop_fini(co_loop *loop);
 
-/* Wait queues (FIFO, singly linked through co_task.next), owned by sync.c. */
+/* Wait queues (FIFO, singly linked through co_task.next), owned by sync.c
+ * (the primitives' shared helpers are in sync_wait.h). */
 void co__waitq_push(co_waitq *q, co_task *t);
 co_task *co__waitq_pop(co_waitq *q);
 bool co__waitq_remove(co_waitq *q, co_task *t);

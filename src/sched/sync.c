@@ -1,20 +1,19 @@
 /*
- * sync.c -- asyncio's synchronisation primitives: Event, Lock, Semaphore and
- * a bounded Queue, on FIFO wait queues of tasks.
+ * sync.c -- the FIFO wait queues of tasks that every primitive waits in,
+ * and the first primitives on them: Event, Lock and Semaphore.  The Queue
+ * is in sync_queue.c, the Condition in sync_cond.c, the Barrier in
+ * barrier.c; they share the helpers declared in sync_wait.h.
  *
  * A semaphore permit is handed straight to the first waiter, so a newcomer
  * cannot overtake the queue.  A released lock is unlocked at once, as in
  * asyncio 3.11, but promised to the waiter it woke (`handing`): a newcomer
- * waits behind it, and it takes the lock when it runs.  Queue waiters are woken and look
- * again (asyncio's way), since a handed-over item could be lost if the
- * waiter were cancelled before it ran.  In both cases a wake-up that reaches
- * a task cancelled before it could use it is passed on to the next waiter.
- *
- * What a waiter needs when it wakes is recorded when its await starts (the
- * object in wait_on; for a queue, a record with the item to put, copied, or
- * where the item got goes), so the macro never evaluates its arguments again.
+ * waits behind it, and it takes the lock when it runs.  A wake-up that
+ * reaches a task cancelled before it could use it is passed on to the next
+ * waiter.  What a waiter needs when it wakes is the object in wait_on,
+ * recorded when its await starts, so the macro never evaluates its
+ * arguments again.
  */
-#include "loop.h"
+#include "sync_wait.h"
 
 /* --------------------------------------------------------- wait queues */
 
@@ -60,8 +59,7 @@ bool co__waitq_remove(co_waitq *q, co_task *t)
 
 static const co__wait_ops sync_wait;
 
-/* Suspends the running task on q as a `kind` waiter for `obj`. */
-static int wait_on(co_waitq *q, void *obj, uint8_t kind)
+int co__sync_wait(co_waitq *q, void *obj, uint8_t kind, const co__wait_ops *ops)
 {
     co_loop *loop = co__loop();
     co_task *t;
@@ -71,13 +69,17 @@ static int wait_on(co_waitq *q, void *obj, uint8_t kind)
         return CO_ESTACKARG; /* the wait queue lives in it */
     t = loop->current;
     co__waitq_push(q, t);
-    loop->waits[kind] = &sync_wait; /* how the task core cancels it */
+    loop->waits[kind] = ops; /* how the task core cancels it */
     co__wait_for(t, kind, obj);
     return 0;
 }
 
-/* Wakes the first waiter of q; true if there was one. */
-static bool wake_first(co_waitq *q)
+static int wait_on(co_waitq *q, void *obj, uint8_t kind)
+{
+    return co__sync_wait(q, obj, kind, &sync_wait);
+}
+
+bool co__sync_wake_first(co_waitq *q)
 {
     co_task *t = co__waitq_pop(q);
     if (t == NULL)
@@ -86,8 +88,13 @@ static bool wake_first(co_waitq *q)
     return true;
 }
 
-/* The current task, if it was just handed what it waited for. */
-static bool take_handed(void)
+void co__sync_wake_all(co_waitq *q)
+{
+    while (co__sync_wake_first(q))
+        ;
+}
+
+bool co__sync_take_handed(void)
 {
     co_loop *loop = co__loop();
     co_task *t = loop ? loop->current : NULL;
@@ -133,7 +140,7 @@ int co__event_wait(co_event *ev)
         return CO_EBADARG;
     if (co__on_stack(co__loop(), ev))
         return CO_ESTACKARG; /* its wait queue would outlive the frame */
-    if (take_handed() || ev->set)
+    if (co__sync_take_handed() || ev->set)
         return 1;
     return wait_on(&ev->waiters, ev, CO__W_EVENT);
 }
@@ -157,7 +164,14 @@ int co__lock_acquire(co_lock *lock)
         return CO_EBADARG;
     if (co__on_stack(co__loop(), lock))
         return CO_ESTACKARG; /* its wait queue would outlive the frame */
-    if (take_handed()) { /* woken by a release: the lock was kept for us */
+    if (co__lock_take(lock))
+        return 1;
+    return wait_on(&lock->waiters, lock, CO__W_LOCK);
+}
+
+int co__lock_take(co_lock *lock)
+{
+    if (co__sync_take_handed()) { /* woken by a release: the lock was kept for us */
         lock->handing = false;
         lock->locked = true;
         return 1;
@@ -166,11 +180,10 @@ int co__lock_acquire(co_lock *lock)
         lock->locked = true;
         return 1;
     }
-    return wait_on(&lock->waiters, lock, CO__W_LOCK);
+    return 0;
 }
 
-/* Promises the unlocked lock to its first waiter, if any. */
-static void hand_on(co_lock *lock)
+void co__lock_hand_on(co_lock *lock)
 {
     co_task *t = co__waitq_pop(&lock->waiters);
     lock->handing = t != NULL;
@@ -187,7 +200,7 @@ int co_lock_release(co_lock *lock)
     if (!lock->locked)
         return CO_ENOTLOCKED;
     lock->locked = false;
-    hand_on(lock);
+    co__lock_hand_on(lock);
     return 0;
 }
 
@@ -211,7 +224,7 @@ int co__sem_acquire(co_sem *sem)
         return CO_EBADARG;
     if (co__on_stack(co__loop(), sem))
         return CO_ESTACKARG; /* its wait queue would outlive the frame */
-    if (take_handed())
+    if (co__sync_take_handed())
         return 1;
     if (sem->value > 0 && sem->waiters.head == NULL) {
         sem->value--;
@@ -235,186 +248,6 @@ int co_sem_release(co_sem *sem)
         return CO_ESEMOVER;
     sem->value++;
     return 0;
-}
-
-/* --------------------------------------------------------------- queue */
-
-int co_queue_init(co_queue *q, void *buf, size_t item_size, size_t capacity)
-{
-    if (q == NULL || buf == NULL || item_size == 0 || capacity == 0)
-        return CO_EBADARG;
-    q->getters.head = q->getters.tail = NULL;
-    q->putters.head = q->putters.tail = NULL;
-    q->buf = buf;
-    q->item = item_size;
-    q->cap = capacity;
-    q->head = q->count = 0;
-    q->shutdown = false;
-    q->grow = NULL;
-    return 0;
-}
-
-int co_queue_init_unbounded(co_queue *q, co_loop *loop, size_t item_size)
-{
-    if (q == NULL || loop == NULL || item_size == 0)
-        return CO_EBADARG;
-    q->getters.head = q->getters.tail = NULL;
-    q->putters.head = q->putters.tail = NULL;
-    q->buf = NULL; /* allocated by the first put */
-    q->item = item_size;
-    q->cap = q->head = q->count = 0;
-    q->shutdown = false;
-    q->grow = loop;
-    return 0;
-}
-
-void co_queue_fini(co_queue *q)
-{
-    if (q == NULL || q->grow == NULL)
-        return;
-    co__free(q->grow, q->buf, q->cap * q->item);
-    q->buf = NULL;
-    q->cap = q->head = q->count = 0;
-}
-
-size_t co_queue_size(const co_queue *q) { return q ? q->count : 0; }
-
-/* An unbounded queue's buffer, twice as large (4 items at first), with the
- * items moved to its start in order.  The old one stays if that fails. */
-static int grow(co_queue *q)
-{
-    size_t cap = q->cap ? q->cap * 2 : 4;
-    unsigned char *buf;
-    if (cap < q->cap || cap > SIZE_MAX / q->item)
-        return CO_ENOMEM;
-    buf = co__alloc(q->grow, cap * q->item);
-    if (buf == NULL)
-        return CO_ENOMEM;
-    for (size_t i = 0; i < q->count; i++)
-        co__bytecopy(buf + i * q->item, q->buf + ((q->head + i) % q->cap) * q->item, q->item);
-    co__free(q->grow, q->buf, q->cap * q->item);
-    q->buf = buf;
-    q->cap = cap;
-    q->head = 0;
-    return 0;
-}
-
-int co_queue_try_put(co_queue *q, const void *item)
-{
-    if (q == NULL || item == NULL)
-        return CO_EBADARG;
-    if (q->shutdown)
-        return CO_EQSHUTDOWN;
-    if (q->count == q->cap && q->grow) {
-        int rc = grow(q);
-        if (rc < 0)
-            return rc; /* nothing stored: the caller still has its item */
-    }
-    if (q->count == q->cap)
-        return CO_EQFULL;
-    co__bytecopy(q->buf + ((q->head + q->count) % q->cap) * q->item, item, q->item);
-    q->count++;
-    wake_first(&q->getters);
-    return 0;
-}
-
-int co_queue_try_get(co_queue *q, void *item)
-{
-    if (q == NULL || item == NULL)
-        return CO_EBADARG;
-    if (q->count == 0)
-        return q->shutdown ? CO_EQSHUTDOWN : CO_EQEMPTY;
-    co__bytecopy(item, q->buf + q->head * q->item, q->item);
-    q->head = (q->head + 1) % q->cap;
-    q->count--;
-    wake_first(&q->putters);
-    return 0;
-}
-
-void co_queue_shutdown(co_queue *q)
-{
-    if (q == NULL)
-        return;
-    q->shutdown = true;
-    /* putters fail; getters drain, then fail: wake them all to find out */
-    while (wake_first(&q->putters))
-        ;
-    while (wake_first(&q->getters))
-        ;
-}
-
-/* A waiting put or get (wait_on while it waits): the queue; where a got
- * item goes, or NULL for a put, whose item follows, copied. */
-typedef struct qwait {
-    co_queue *q;
-    void *dst;
-    size_t size;
-    unsigned char item[];
-} qwait;
-
-static void qwait_free(co_loop *loop, qwait *w) { co__free(loop, w, w->size); }
-
-/* Tries the put or get of w once more: 1 done, 0 waiting again, <0 error. */
-static int queue_try(co_loop *loop, qwait *w)
-{
-    co_queue *q = w->q;
-    int rc = w->dst ? co_queue_try_get(q, w->dst) : co_queue_try_put(q, w->item);
-    if (rc == (w->dst ? CO_EQEMPTY : CO_EQFULL)) {
-        rc = w->dst ? wait_on(&q->getters, w, CO__W_QGET) : wait_on(&q->putters, w, CO__W_QPUT);
-        if (rc == 0)
-            return 0;
-    }
-    qwait_free(loop, w);
-    return rc < 0 ? rc : 1;
-}
-
-/* The queue is full or empty: record the operation and wait. */
-static int queue_wait(co_queue *q, const void *item, void *dst)
-{
-    co_loop *loop = co__loop();
-    qwait *w;
-    size_t size = sizeof *w + (dst ? 0 : q->item);
-    if (loop == NULL || loop->current == NULL)
-        return CO_ENOTASK;
-    if (co__on_stack(loop, q))
-        return CO_ESTACKARG;
-    w = co__alloc(loop, size);
-    if (w == NULL)
-        return CO_ENOMEM;
-    w->q = q;
-    w->dst = dst;
-    w->size = size;
-    if (item)
-        co__bytecopy(w->item, item, q->item);
-    return queue_try(loop, w);
-}
-
-int co__queue_put(co_queue *q, const void *item)
-{
-    int rc = co_queue_try_put(q, item);
-    if (rc != CO_EQFULL)
-        return rc < 0 ? rc : 1;
-    return queue_wait(q, item, NULL);
-}
-
-int co__queue_get(co_queue *q, void *item)
-{
-    co_loop *loop = co__loop();
-    int rc;
-    if (loop && co__on_stack(loop, item))
-        return CO_ESTACKARG; /* it would be filled after a resume */
-    rc = co_queue_try_get(q, item);
-    if (rc != CO_EQEMPTY)
-        return rc < 0 ? rc : 1;
-    return queue_wait(q, NULL, item);
-}
-
-int co__queue_again(void)
-{
-    co_loop *loop = co__loop();
-    if (loop == NULL || loop->current == NULL)
-        return CO_ENOTASK;
-    return queue_try(loop, loop->current->wait_on);
 }
 
 /* Back from an event, lock or semaphore wait: the object is in wait_on. */
@@ -448,10 +281,6 @@ static co_waitq *queue_of(co_task *t)
         return &((co_lock *)t->wait_on)->waiters;
     case CO__W_SEM:
         return &((co_sem *)t->wait_on)->waiters;
-    case CO__W_QGET:
-        return &((qwait *)t->wait_on)->q->getters;
-    case CO__W_QPUT:
-        return &((qwait *)t->wait_on)->q->putters;
     default:
         return NULL;
     }
@@ -461,10 +290,9 @@ static co_waitq *queue_of(co_task *t)
 static bool sync_cancel(co_loop *loop, co_task *t)
 {
     co_waitq *q = queue_of(t);
+    (void)loop;
     if (q)
         co__waitq_remove(q, t);
-    if (t->wait == CO__W_QGET || t->wait == CO__W_QPUT)
-        qwait_free(loop, t->wait_on); /* its await ends with the cancellation */
     return true;
 }
 
@@ -476,26 +304,12 @@ static void sync_pass_on(co_loop *loop, co_task *t)
     switch (t->woke_from) {
     case CO__W_LOCK:
         if (t->flags & CO__T_HANDED)
-            hand_on(t->wait_on);
+            co__lock_hand_on(t->wait_on);
         break;
     case CO__W_SEM:
         if (t->flags & CO__T_HANDED)
             co_sem_release(t->wait_on);
         break;
-    case CO__W_QGET: {
-        co_queue *q = ((qwait *)t->wait_on)->q;
-        qwait_free(loop, t->wait_on);
-        if (q->count || q->shutdown)
-            wake_first(&q->getters);
-        break;
-    }
-    case CO__W_QPUT: {
-        co_queue *q = ((qwait *)t->wait_on)->q;
-        qwait_free(loop, t->wait_on);
-        if (q->count < q->cap || q->shutdown)
-            wake_first(&q->putters);
-        break;
-    }
     default: /* an event wakes everyone: nothing to pass on */
         break;
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The CPython twins of the runtime suite's ordering cases (callback.c,
-future.c, asyncio3.c), on a virtual clock.
+future.c, asyncio3.c, cond.c, barrier.c, queue_more.c), on a virtual clock.
 
 Each scenario prints "== name" and then the lines its C twin logs; the
 test `twins` (twins.c) runs this script and compares every scenario with
@@ -251,6 +251,176 @@ async def wait_for_forms():
     await asyncio.wait_for(asyncio.ensure_future(probe(me)), 0.1)
 
 
+# ------------------------------------------- cond.c, barrier.c, queue_*.c
+
+async def cond_waiter(cond, name):
+    async with cond:
+        log(f"{name} waits")
+        await cond.wait()
+        log(f"{name} woke at {ms()}, locked {int(cond.locked())}")
+
+
+async def cond_notify_fifo():
+    cond = asyncio.Condition()
+    ws = [asyncio.create_task(cond_waiter(cond, f"w{i}")) for i in range(3)]
+    await asyncio.sleep(0.005)
+    async with cond:
+        cond.notify(1)
+        log("notify 1")
+    await asyncio.sleep(0.005)
+    async with cond:
+        cond.notify(2)
+        log("notify 2")
+    await asyncio.gather(*ws)
+
+
+async def cond_cancel_relocks():
+    cond = asyncio.Condition()
+
+    async def a():
+        async with cond:
+            try:
+                await cond.wait()
+            except asyncio.CancelledError:
+                log(f"a cancelled at {ms()}, locked {int(cond.locked())}")
+                raise
+
+    t = asyncio.create_task(a())
+    await asyncio.sleep(0)
+    async with cond:
+        t.cancel()
+        await asyncio.sleep(0.005)
+        log(f"main releases at {ms()}")
+    try:
+        await t
+    except asyncio.CancelledError:
+        log(f"a ended cancelled, locked {int(cond.locked())}")
+
+
+async def cond_wait_for():
+    cond = asyncio.Condition()
+    state = {"n": 0, "checks": 0}
+
+    def enough():
+        state["checks"] += 1
+        return state["n"] >= 3
+
+    async def waiter():
+        async with cond:
+            await cond.wait_for(enough)
+            log(f"sees {state['n']} at {ms()} after {state['checks']} checks")
+
+    t = asyncio.create_task(waiter())
+    for _ in range(5):
+        await asyncio.sleep(0.001)
+        async with cond:
+            state["n"] += 1
+            cond.notify_all()
+    await t
+
+
+async def cond_timeouts_equal():
+    cond = asyncio.Condition()
+
+    async def timed(name, ms_):
+        async with cond:
+            try:
+                async with asyncio.timeout(ms_ / 1000):
+                    await cond.wait()
+                log(f"{name} woke at {ms()}")
+            except TimeoutError:
+                log(f"{name} timed out at {ms()}, locked {int(cond.locked())}")
+
+    a = asyncio.create_task(timed("a", 10))
+    b = asyncio.create_task(timed("b", 30))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0.010)
+    async with cond:
+        cond.notify(1)
+        log(f"notified at {ms()}")
+    await asyncio.gather(a, b)
+
+
+async def barrier_rounds():
+    b = asyncio.Barrier(3)
+
+    async def party(name, delay):
+        await asyncio.sleep(delay / 1000)
+        log(f"{name} arrives at {ms()}, waiting {b.n_waiting}")
+        try:
+            i = await b.wait()
+            log(f"{name} index {i} at {ms()}")
+        except asyncio.BrokenBarrierError:
+            log(f"{name} broken at {ms()}")
+        except asyncio.CancelledError:
+            log(f"{name} cancelled at {ms()}, waiting {b.n_waiting}")
+
+    ts = [asyncio.create_task(party(n, d)) for n, d in
+          (("a", 0), ("b", 1), ("c", 2), ("d", 2), ("e", 5), ("f", 7), ("g", 9), ("h", 10))]
+    await asyncio.sleep(0.006)
+    await b.abort()
+    log(f"aborted at {ms()}, broken {int(b.broken)}")
+    await asyncio.sleep(0.002)
+    await b.reset()
+    log(f"reset at {ms()}, broken {int(b.broken)}")
+    await asyncio.sleep(0.003)
+    ts[7].cancel()
+    await asyncio.sleep(0.001)
+    log(f"at {ms()} waiting {b.n_waiting}")
+    await b.reset()
+    await asyncio.gather(*ts)
+
+
+async def queue_join():
+    q = asyncio.Queue(4)
+
+    async def worker(name, pause):
+        while True:
+            item = await q.get()
+            await asyncio.sleep(pause / 1000)
+            log(f"{name} done {item} at {ms()}")
+            q.task_done()
+
+    ws = [asyncio.create_task(worker("w1", 5)), asyncio.create_task(worker("w2", 7))]
+    for i in range(5):
+        await q.put(i)
+    log(f"all put at {ms()}")
+    await q.join()
+    log(f"joined at {ms()}")
+    try:
+        q.task_done()
+    except ValueError:
+        log("task_done too many times")
+    for w in ws:
+        w.cancel()
+    await asyncio.gather(*ws, return_exceptions=True)
+
+
+class Prio:
+    """Compares by priority only, as the C twin's cmp does."""
+
+    def __init__(self, prio, ident):
+        self.prio, self.ident = prio, ident
+
+    def __lt__(self, other):
+        return self.prio < other.prio
+
+
+async def queue_priority_ties():
+    q = asyncio.PriorityQueue()
+    seed = 12345
+    out = []
+    for ident in range(200):
+        seed = (seed * 1103515245 + 12345) % 2**31
+        q.put_nowait(Prio(seed >> 16 & 3, ident))
+        if seed >> 8 & 1:
+            out.append(q.get_nowait().ident)
+    while not q.empty():
+        out.append(q.get_nowait().ident)
+    for i in range(0, len(out), 20):
+        log(" ".join(str(x) for x in out[i:i + 20]))
+
+
 SCENARIOS = {
     "call_soon_fifo": call_soon_fifo,
     "call_later_handles": call_later_handles,
@@ -265,6 +435,13 @@ SCENARIOS = {
     "lock_hand_off": lock_scenario(False),
     "lock_hand_off_cancelled": lock_scenario(True),
     "wait_for_forms": wait_for_forms,
+    "cond_notify_fifo": cond_notify_fifo,
+    "cond_cancel_relocks": cond_cancel_relocks,
+    "cond_wait_for": cond_wait_for,
+    "cond_timeouts_equal": cond_timeouts_equal,
+    "barrier_rounds": barrier_rounds,
+    "queue_join": queue_join,
+    "queue_priority_ties": queue_priority_ties,
 }
 
 
