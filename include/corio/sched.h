@@ -198,6 +198,7 @@ CO_API void *co_task_new(co_loop *loop, size_t size, co_body body);
     } name;                                                                                \
     static int name##_body(name *self);                                                    \
     static int name##_fn(co_gen *co__g) { return name##_body((name *)(void *)co__g); }    \
+    CO__BODY_INFO(name##_fn, #name)                                                        \
     static int name##_body(name *self)                                                     \
     {                                                                                      \
         CO_BEGIN(self);
@@ -522,5 +523,8 @@ CO_API int co__group_wait(int thrown);
 #ifdef __cplusplus
 }
 #endif
+
+/* Names, all_tasks and stacks; CO_ASYNC records its body's name with it. */
+#include <corio/inspect.h>
 
 #endif /* CORIO_SCHED_H */
