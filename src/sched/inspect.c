@@ -180,7 +180,8 @@ int co_task_get_name(const co_gen *task, char *buf, size_t size)
     }
     if (size)
         buf[at < size ? at : size - 1] = '\0';
-    return at > INT32_MAX ? INT32_MAX : (int)at;
+    /* INT_MAX without <limits.h>, whatever the widths of int and size_t */
+    return at > (unsigned)-1 / 2u ? (int)((unsigned)-1 / 2u) : (int)at;
 }
 
 /* ------------------------------------------------------------- all_tasks */
