@@ -183,7 +183,8 @@ CO_API void *co_task_new(co_loop *loop, size_t size, co_body body);
  * struct members; leave the argument empty for none: CO_ASYNC(tick, )) make
  * the frame type `name`; the lines up to CO_ASYNC_END are the body (CO_BEGIN
  * and CO_END included), with a typed `self` and no cast; `name_fn` is its
- * co_body.  Declare a coroutine before the ones that create or embed it.
+ * co_body, and its name shows in stacks (inspect.h).  Declare a coroutine
+ * before the ones that create or embed it.
  * A C local in the body lasts until the next await only, as in any body.
  *
  *     CO_ASYNC(say_after, int ms; const char *what;)

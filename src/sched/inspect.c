@@ -35,8 +35,8 @@ static co_body_info *bodies;
 
 void co__body_info_add(co_body_info *info)
 {
-    if (info == NULL || info->fn == NULL)
-        return;
+    if (info == NULL || info->fn == NULL || info->next || info == bodies)
+        return; /* added already: adding again would make a cycle */
     info->next = bodies;
     bodies = info;
 }
@@ -213,7 +213,7 @@ const co_task *co__awaited(const co_task *t)
 
 size_t co_task_get_stack(const co_gen *task, co_stack_frame *out, size_t max)
 {
-    const co_task *t = task && task->fn ? co__task(task) : NULL;
+    const co_task *t = task && task->fn ? co__task(task) : NULL, *first = t;
     size_t n = 0;
     uint32_t hops = 0;
     while (t && !(t->flags & CO__T_DONE)) {
@@ -228,10 +228,12 @@ size_t co_task_get_stack(const co_gen *task, co_stack_frame *out, size_t max)
             out[n].file = b ? b->file : NULL;
             out[n].line = co_line(f);
         }
-        /* a cycle of tasks awaiting each other ends after one round */
+        /* tasks awaiting each other in a ring: one round */
         if (++hops > t->loop->ntasks)
             break;
         t = co__awaited(t);
+        if (t == first)
+            break;
     }
     return n;
 }

@@ -58,8 +58,8 @@ static void hex(out *o, uintptr_t v)
 static void name(out *o, const co_task *t)
 {
     char buf[64];
-    co_task_get_name((const co_gen *)(const void *)(t + 1), buf, sizeof buf);
-    str(o, buf);
+    int rc = co_task_get_name((const co_gen *)(const void *)(t + 1), buf, sizeof buf);
+    str(o, rc < 0 ? "?" : buf); /* not listed: caller storage that has ended */
 }
 
 /* A body's name, or its address when it has no record. */
@@ -172,6 +172,7 @@ static void frames(out *o, const co_task *t)
 
 static void write_stack(out *o, const co_task *t)
 {
+    const co_task *first = t;
     uint32_t hops = 0;
     if (t->flags & CO__T_DONE) {
         str(o, "No stack for ");
@@ -185,8 +186,8 @@ static void write_stack(out *o, const co_task *t)
     for (;;) {
         frames(o, t);
         t = co__awaited(t);
-        /* a cycle of tasks awaiting each other is shown once round */
-        if (t == NULL || ++hops > t->loop->ntasks)
+        /* tasks awaiting each other in a ring: shown once round */
+        if (t == NULL || t == first || ++hops > t->loop->ntasks)
             break;
         str(o, "  awaiting ");
         task_repr(o, t);
