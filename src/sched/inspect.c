@@ -35,8 +35,11 @@ static co_body_info *bodies;
 
 void co__body_info_add(co_body_info *info)
 {
-    if (info == NULL || info->fn == NULL || info->next || info == bodies)
-        return; /* added already: adding again would make a cycle */
+    if (info == NULL || info->fn == NULL)
+        return;
+    for (const co_body_info *b = bodies; b; b = b->next)
+        if (b == info)
+            return; /* added already: adding again would make a cycle */
     info->next = bodies;
     bodies = info;
 }
