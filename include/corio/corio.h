@@ -20,6 +20,7 @@
 #include <corio/future.h>
 #include <corio/sync.h>
 #include <corio/agen.h>
+#include <corio/inspect.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -185,7 +185,8 @@ CO_API void *co_task_new(co_loop *loop, size_t size, co_body body);
  * struct members; leave the argument empty for none: CO_ASYNC(tick, )) make
  * the frame type `name`; the lines up to CO_ASYNC_END are the body (CO_BEGIN
  * and CO_END included), with a typed `self` and no cast; `name_fn` is its
- * co_body.  Declare a coroutine before the ones that create or embed it.
+ * co_body, and its name shows in stacks (inspect.h).  Declare a coroutine
+ * before the ones that create or embed it.
  * A C local in the body lasts until the next await only, as in any body.
  *
  *     CO_ASYNC(say_after, int ms; const char *what;)
@@ -200,6 +201,7 @@ CO_API void *co_task_new(co_loop *loop, size_t size, co_body body);
     } name;                                                                                \
     static int name##_body(name *self);                                                    \
     static int name##_fn(co_gen *co__g) { return name##_body((name *)(void *)co__g); }    \
+    CO__BODY_INFO(name##_fn, #name)                                                        \
     static int name##_body(name *self)                                                     \
     {                                                                                      \
         CO_BEGIN(self);
@@ -524,5 +526,8 @@ CO_API int co__group_wait(int thrown);
 #ifdef __cplusplus
 }
 #endif
+
+/* Names, all_tasks and stacks; CO_ASYNC records its body's name with it. */
+#include <corio/inspect.h>
 
 #endif /* CORIO_SCHED_H */

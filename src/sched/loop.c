@@ -49,17 +49,21 @@ co_gen *co_current_task(void)
  * (to free it) and every caller-storage task while it runs (to cancel it at
  * shutdown).  Room for the first REGISTRY_START is made with the loop, so
  * caller storage allocates nothing until that many run at once; it doubles
- * from there, so a small loop stays small.
+ * from there, so a small loop stays small.  Beside each slot is the task's
+ * number for its default name, "Task-N" (a store per task, in the same
+ * block: a program that never asks for a name pays nothing more).
  */
 #define REGISTRY_START 8
 
 static int grow_registry(co_loop *loop, uint32_t cap)
 {
-    co_task **a = co__alloc(loop, cap * sizeof *a);
+    co_task **a = co__alloc(loop, cap * (sizeof *a + sizeof(uint32_t)));
     if (a == NULL)
         return CO_ENOMEM;
     co__bytecopy(a, loop->tasks, loop->ntasks * sizeof *a);
-    co__free(loop, loop->tasks, loop->cap_tasks * sizeof *a);
+    if (loop->tasks)
+        co__bytecopy(a + cap, co__task_ids(loop), loop->ntasks * sizeof(uint32_t));
+    co__free(loop, loop->tasks, loop->cap_tasks * (sizeof *a + sizeof(uint32_t)));
     loop->tasks = a;
     loop->cap_tasks = cap;
     return 0;
@@ -71,6 +75,7 @@ int co__register_task(co_loop *loop, co_task *t)
         return CO_ENOMEM;
     t->flags |= CO__T_LISTED;
     t->reg = loop->ntasks;
+    co__task_ids(loop)[t->reg] = ++loop->created;
     loop->tasks[loop->ntasks++] = t;
     return 0;
 }
@@ -81,8 +86,11 @@ void co__unregister_task(co_loop *loop, co_task *t)
     if (!(t->flags & CO__T_LISTED))
         return;
     t->flags &= (uint8_t)~CO__T_LISTED;
+    if (loop->unlisting) /* its name goes, the last slot's moves */
+        loop->unlisting(loop, t);
     last = loop->tasks[--loop->ntasks];
     loop->tasks[t->reg] = last;
+    co__task_ids(loop)[t->reg] = co__task_ids(loop)[last->reg];
     last->reg = t->reg;
 }
 
@@ -214,8 +222,10 @@ void co__loop_fini(co_loop *loop)
         if (t->flags & CO__T_ALLOCATED)
             co__pool_free(loop, t, t->size);
     }
+    if (loop->unlisting)
+        loop->unlisting(loop, NULL);
     co__pool_fini(loop);
-    co__free(loop, loop->tasks, loop->cap_tasks * sizeof *loop->tasks);
+    co__free(loop, loop->tasks, loop->cap_tasks * (sizeof *loop->tasks + sizeof(uint32_t)));
     loop->tasks = NULL;
     loop->cap_tasks = 0;
     co__heap_free(loop);

@@ -240,6 +240,13 @@ struct co_loop {
     co_task *main;
     co_task **tasks; /* every live task: for shutdown and groups */
     uint32_t ntasks, cap_tasks;
+    uint32_t created; /* tasks listed so far: Task-N's N (co__task_ids) */
+    /* A task's name, by registry slot (inspect.c, allocated when the first
+     * is set); the hook keeps it in step as a task leaves the registry
+     * (NULL: the loop ends). */
+    char **names;
+    uint32_t cap_names;
+    void (*unlisting)(struct co_loop *loop, co_task *t);
     uint8_t state; /* CO__LOOP_* */
     bool autojump;
     int io_error; /* the reactor failed: co_run gives up and returns it */
@@ -293,8 +300,13 @@ int co__gather_end(co_gather *g);
 void co__report_unread(co_loop *loop, co_task *t);
 static inline void co__mark_read(co_task *t) { t->wait_on = t; }
 
-/* The registry of live tasks (loop.c). */
+/* The registry of live tasks (loop.c).  Each slot also holds the task's
+ * number (1, 2, ... in the order of listing), in the same block. */
 int co__register_task(co_loop *loop, co_task *t);
+static inline uint32_t *co__task_ids(const co_loop *loop)
+{
+    return (uint32_t *)(void *)(loop->tasks + loop->cap_tasks);
+}
 void co__unregister_task(co_loop *loop, co_task *t);
 /* Reports t if its error went unread, unregisters it, and frees its block
  * if the loop allocated it. */
