@@ -19,6 +19,7 @@
 #include <corio/sched.h>
 #include <corio/future.h>
 #include <corio/sync.h>
+#include <corio/wait.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -41,7 +41,7 @@ static inline int64_t co__heap_top_deadline(const co_heap *h) { return h->a[0].d
 /* What a fired timer means (co_timer.kind). */
 enum {
     CO__TIMER_SLEEP = 1, /* wakes the task that owns it     */
-    CO__TIMER_DEADLINE,  /* a co_deadline: cancels its target */
+    CO__TIMER_DEADLINE,  /* a co_deadline: cancels its owner   */
     CO__TIMER_CALLBACK,  /* a co__callback_timer            */
     CO__TIMER_HANDLE     /* call_later: runs the co_handle whose header's
                             timer it is, through loop->run_call */
@@ -151,6 +151,8 @@ enum {
     CO__W_FD,     /* on the reactor: wait_on encodes fd and direction */
     CO__W_JOB,    /* on a file job running in a worker thread        */
     CO__W_FUTURE, /* in a co_future's waiters: wait_on its record (future.c) */
+    CO__W_SHIELD, /* among the awaiters of task wait_on, not reading it (shield.c) */
+    CO__W_WAIT,   /* the owner of the co_wait wait_on (wait.c)                    */
     CO__W_KINDS
 };
 
