@@ -281,3 +281,69 @@ Test(timeout, reschedule_outside_a_block_is_refused)
     cr_expect_eq(co_timeout_reschedule(NULL, 0), CO_EBADARG);
     cr_expect(!co_timeout_expired(&to));
 }
+
+/* ------------------------------------------ wait_for, as 3.12 defines it */
+
+/* A task that may swallow its cancellation and return a value; it notes the
+ * waiter's cancelling() while it cleans up. */
+CO_ASYNC(stubborn, co_gen *waiter; bool swallow; int value; int waiter_cancelling;)
+    CO_SLEEP_CATCH(self, 1000);
+    self->waiter_cancelling = co_cancelling(self->waiter);
+    if (CO_THROWN(self) && !self->swallow)
+        CO_RAISE(self, CO_THROWN(self));
+    self->value = 7;
+CO_ASYNC_END
+
+/* await wait_for(task, 0.05) */
+CO_ASYNC(task_waiter, co_deadline d; stubborn *task; int err;)
+    CO_WAIT_FOR_TASK_CATCH(self, &self->d, &self->task->gen, 50);
+    self->err = CO_THROWN(self);
+CO_ASYNC_END
+
+static task_waiter *run_wait_for(co_loop *loop, bool swallow, int cancel_at)
+{
+    task_waiter *w = CO_TASK(loop, task_waiter, );
+    cr_assert_not_null(w);
+    w->task = CO_TASK(loop, stubborn, .waiter = &w->gen, .swallow = swallow);
+    cr_assert_not_null(w->task);
+    if (cancel_at) {
+        canceller *c = CO_TASK(loop, canceller, .target = &w->gen, .ms = cancel_at);
+        cr_assert_not_null(c);
+        rt_spawn(&c->gen);
+    }
+    cr_expect_eq(co_run(loop, &w->gen), 0);
+    return w;
+}
+
+/* 3.12: the deadline cancels the waiter, which passes it to the task. */
+Test(timeout, wait_for_a_task_cancels_the_waiter_which_cancels_the_task)
+{
+    co_loop *loop = rt_loop();
+    task_waiter *w = run_wait_for(loop, false, 0);
+    cr_expect_eq(w->err, CO_ETIMEOUT);
+    cr_expect_eq(w->task->waiter_cancelling, 1, "the request is the waiter's");
+    cr_expect_eq(co_cancelling(&w->gen), 0);
+    rt_free_loop(loop);
+}
+
+/* A task that swallows the cancellation gives its value (3.11 and 3.12). */
+Test(timeout, wait_for_a_task_that_swallows_the_cancellation_gives_its_value)
+{
+    co_loop *loop = rt_loop();
+    task_waiter *w = run_wait_for(loop, true, 0);
+    cr_expect_eq(w->err, 0);
+    cr_expect_eq(w->task->value, 7);
+    rt_free_loop(loop);
+}
+
+/* The deadline and an outside cancel in one turn: two requests, so the
+ * waiter ends cancelled (3.12's rule), the deadline's request taken back. */
+Test(timeout, wait_for_with_an_outside_cancel_in_the_same_turn_is_cancelled)
+{
+    co_loop *loop = rt_loop();
+    task_waiter *w = run_wait_for(loop, false, 50);
+    cr_expect_eq(w->err, CO_ECANCELLED);
+    cr_expect_eq(w->task->waiter_cancelling, 2);
+    cr_expect_eq(co_cancelling(&w->gen), 1);
+    rt_free_loop(loop);
+}
