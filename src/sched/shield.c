@@ -23,30 +23,25 @@ static int outcome(co_task *t)
     return err < 0 ? err : 1;
 }
 
+/* An await of the task (task.c's checks and stacking), turned into a
+ * shield's wait once stacked. */
 int co__shield(co_gen *task)
 {
     co_loop *loop = co__loop();
-    co_task *self, *t;
+    co_task *self;
     int rc;
     if (loop == NULL || loop->current == NULL)
         return CO_ENOTASK;
-    if (task == NULL || task->fn == NULL)
-        return CO_EBADARG;
-    if (co__on_stack(loop, task))
-        return CO_ESTACKARG;
+    if (task && task->fn && co_done(task)) /* before the await, which would
+                                              set its outcome on the root frame */
+        return outcome(co__task(task));
     self = loop->current;
-    t = co__task(task);
-    if (t == self)
-        return CO_ESELF;
-    if (t->flags & CO__T_DONE)
-        return outcome(t);
-    if (!(t->flags & CO__T_SPAWNED) && (rc = co_spawn(task)) < 0)
-        return rc;
-    self->next = t->awaiters;
-    t->awaiters = self;
-    loop->waits[CO__W_SHIELD] = &shield_ops;
-    co__wait_for(self, CO__W_SHIELD, t);
-    return 0;
+    rc = co__await_task(co__frame(self), task);
+    if (rc == 0) {
+        loop->waits[CO__W_SHIELD] = &shield_ops;
+        self->wait = CO__W_SHIELD;
+    }
+    return rc;
 }
 
 int co__shield_again(int thrown)

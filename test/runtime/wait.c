@@ -316,3 +316,37 @@ Test(wait, a_cancelled_as_completed_lets_go)
     cr_expect_eq(c->last, CO_EINVALSTATE);
     rt_free_loop(loop);
 }
+
+/* Each argument is evaluated once, at the start (the scribbler overwrites
+ * the C stack meanwhile); a C local that would be used after suspending is
+ * refused. */
+CO_ASYNC(once, int evals; co_wait w; co_timeout to; co_gen *tasks[1]; co_gen *next;
+         int stack_err; co_try tries[1];)
+    CO_WAIT(self, RT_ARG(self, &self->w), RT_ARG(self, self->tasks), RT_ARG(self, 1),
+            RT_ARG(self, CO_ALL_COMPLETED), RT_ARG(self, 5));
+    CO_SHIELD(self, RT_ARG(self, self->tasks[0]));
+    CO_TIMEOUT(self, to, RT_ARG(self, 1000)) {
+        CO_SLEEP(self, 1);
+    } CO_TIMEOUT_END(self, to);
+    CO_CHECK(self, co_as_completed(&self->w, self->tasks, 1, CO_NO_TIMEOUT));
+    CO_NEXT_COMPLETED(self, RT_ARG(self, &self->w), RT_ARG(self, &self->next));
+    {
+        co_wait local = {0};
+        CO_WAIT_CATCH(self, &local, self->tasks, 1, CO_ALL_COMPLETED, CO_NO_TIMEOUT);
+        self->stack_err = CO_THROWN(self);
+    }
+CO_ASYNC_END
+
+Test(wait, arguments_are_evaluated_once_and_c_locals_refused)
+{
+    co_loop *loop = rt_loop();
+    once *o = CO_TASK(loop, once, );
+    cr_assert_not_null(o);
+    make_jobs(loop, o->tasks, (const int[]){10}, 1, 1, 0);
+    rt_spawn_scribbler(loop);
+    cr_expect_eq(co_run(loop, &o->gen), 0);
+    cr_expect_eq(o->evals, 9);
+    cr_expect_eq(o->next, o->tasks[0]);
+    cr_expect_eq(o->stack_err, CO_ESTACKARG);
+    rt_free_loop(loop);
+}
