@@ -8,7 +8,8 @@
  * task it watches.  Give it an array of the frame's with co_wait_init, or
  * leave the co_wait zeroed to have the loop's allocator provide one for the
  * duration (CO_ENOMEM when it has none).  A co_wait and its slots must
- * outlive the await: frame fields, not C locals (CO_ESTACKARG).
+ * outlive the await: frame fields, not C locals (CO_ESTACKARG); the tasks
+ * watched must not be released meanwhile.
  */
 #ifndef CORIO_WAIT_H
 #define CORIO_WAIT_H
