@@ -21,6 +21,7 @@
 #include <corio/sync.h>
 #include <corio/agen.h>
 #include <corio/inspect.h>
+#include <corio/wait.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -340,21 +340,24 @@ CO_API co_gen *co_gather_task(const co_gather *g, size_t i);
  * CO_EBUSY while the gather runs.  Nothing to do for CO_GATHER's. */
 CO_API int co_gather_release(co_gather *g);
 
-/* asyncio.wait_for / asyncio.timeout around a delegated child coroutine:
- * on expiry the child is cancelled, its cleanup runs, then CO_ETIMEOUT is
- * raised.  `deadline` is a co_deadline in the frame. */
+/* asyncio.wait_for (3.12: a timeout around the await) around a delegated
+ * child coroutine: on expiry the task is cancelled, the child's cleanup
+ * runs, then CO_ETIMEOUT is raised.  `deadline` is a co_deadline in the
+ * frame.  Timeout blocks, wait and shield are in corio/wait.h. */
 typedef struct co_deadline {
     co_timer timer; /* private, as are the other fields */
     co_task *target, *owner;
     void *outer; /* the scope it sits in (co_task.scope) */
     bool expired;
+    uint8_t cancelling; /* the owner's cancelling() when it started */
 } co_deadline;
 #define CO_WAIT_FOR(self, deadline, member, ms) CO__WAIT_FOR(self, deadline, member, ms, false)
 /* The same, but the outcome is caught: CO_THROWN(self) is then 0, CO_ETIMEOUT
  * or the child's own error (try: ... except TimeoutError: around it).
  * A timeout <= 0 times out at once: the child never starts (asyncio too). */
 #define CO_WAIT_FOR_CATCH(self, deadline, member, ms) CO__WAIT_FOR(self, deadline, member, ms, true)
-/* The same around a spawned task: on expiry the task is cancelled and awaited. */
+/* The same around a spawned task: on expiry the waiter is cancelled, which
+ * cancels the task it awaits; a task that swallows that gives its value. */
 #define CO_WAIT_FOR_TASK(self, deadline, task, ms) CO__WAIT_FOR_TASK(self, deadline, task, ms, false)
 #define CO_WAIT_FOR_TASK_CATCH(self, deadline, task, ms)                                   \
     CO__WAIT_FOR_TASK(self, deadline, task, ms, true)

@@ -1,9 +1,14 @@
 /*
- * deadline.c -- a deadline around an await (asyncio.timeout, wait_for): a
- * timer that cancels its target when it expires, and the rule that turns
- * that cancellation into CO_ETIMEOUT when the await ends.  A timeout of
- * zero or less expires before the await starts, as asyncio.wait_for's does.
- * CO_WAIT_FOR keeps its deadline on the task's scope (stack.c) between the two.
+ * deadline.c -- a deadline around an await (asyncio.timeout, wait_for as
+ * CPython 3.12 has it): a timer that cancels the waiting task when it
+ * expires, and the rule that turns that cancellation into CO_ETIMEOUT when
+ * the await ends -- only if no other cancellation was requested meanwhile,
+ * counted against the task's cancelling() at the start.  A task awaited
+ * under it is cancelled through its awaiter, as asyncio forwards a
+ * cancellation.  A timeout of zero or less expires before the await
+ * starts, as asyncio.wait_for's does.  CO_WAIT_FOR keeps its deadline on
+ * the task's scope (stack.c) between the two; timeout.c's blocks use the
+ * same pair.
  */
 #include "loop.h"
 
@@ -20,12 +25,14 @@ int co__deadline_arm(co_deadline *d, co_gen *target, int64_t ns)
     d->target = target ? co__task(target) : loop->current;
     d->owner = loop->current;
     d->expired = false;
+    d->cancelling = d->owner->cancels;
     if (ns <= 0) {
         /* asyncio's wait_for(aw, 0): no time at all.  Our own child never
            starts; a task not yet done is cancelled now and awaited */
         if (d->target == d->owner)
             return CO_ETIMEOUT;
         d->expired = !(d->target->flags & CO__T_DONE);
+        d->timer.kind = 0; /* the task was cancelled, not the owner */
         if (d->expired)
             co_cancel(target);
         return 0;
@@ -43,11 +50,11 @@ int co__deadline_end(co_deadline *d, int err)
     co__heap_remove(loop, &d->timer);
     if (!d->expired)
         return err;
-    if (d->target != d->owner) /* around a task: we cancelled it */
+    if (d->timer.kind == 0) /* a zero timeout cancelled the task itself */
         return err == CO_ECANCELLED ? CO_ETIMEOUT : err;
-    /* around our own child: our cancellation becomes a timeout, unless
-       someone else cancelled us too (asyncio.timeout's rule) */
-    if (co_uncancel(co__frame(d->owner)) == 0 && err == CO_ECANCELLED)
+    /* our cancellation becomes a timeout, unless someone else cancelled the
+       owner too (asyncio.timeout's rule, 3.12's count) */
+    if (co_uncancel(co__frame(d->owner)) <= d->cancelling && err == CO_ECANCELLED)
         return CO_ETIMEOUT;
     return err;
 }

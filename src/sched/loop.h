@@ -41,7 +41,7 @@ static inline int64_t co__heap_top_deadline(const co_heap *h) { return h->a[0].d
 /* What a fired timer means (co_timer.kind). */
 enum {
     CO__TIMER_SLEEP = 1, /* wakes the task that owns it     */
-    CO__TIMER_DEADLINE,  /* a co_deadline: cancels its target */
+    CO__TIMER_DEADLINE,  /* a co_deadline: cancels its owner   */
     CO__TIMER_CALLBACK,  /* a co__callback_timer            */
     CO__TIMER_HANDLE     /* call_later: runs the co_handle whose header's
                             timer it is, through loop->run_call */
@@ -154,6 +154,8 @@ enum {
     CO__W_COND,     /* a Condition waiter: wait_on its record (sync_cond.c) */
     CO__W_CONDLOCK, /* the same, taking the condition's lock back        */
     CO__W_BARRIER,  /* a Barrier waiter: wait_on its record (barrier.c)  */
+    CO__W_SHIELD, /* among the awaiters of task wait_on, not reading it (shield.c) */
+    CO__W_WAIT,   /* the owner of the co_wait wait_on (wait.c)                    */
     CO__W_KINDS
 };
 

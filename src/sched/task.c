@@ -213,6 +213,7 @@ static void finish_task(co_loop *loop, co_task *t)
 {
     co_task *w = t->awaiters, *order = NULL;
     bool held = t->group != NULL; /* a gather or group reads it until it ends */
+    bool read = held;
     t->flags |= CO__T_DONE;
     t->flags &= (uint8_t)~CO__T_CANCEL;
     t->wait = CO__W_NONE;
@@ -220,13 +221,14 @@ static void finish_task(co_loop *loop, co_task *t)
     /* awaiters are stacked newest first: wake them oldest first */
     while (w) {
         co_task *next = w->next;
+        read |= w->wait != CO__W_SHIELD; /* a shield reads it only if it resumes */
         w->next = order;
         order = w;
         w = next;
     }
     t->awaiters = NULL;
     /* what awaits it or gathers it reads its error; else it may go unread */
-    t->wait_on = order || held ? (void *)t : NULL;
+    t->wait_on = read ? (void *)t : NULL;
     while (order) {
         co_task *next = order->next;
         co__make_ready(loop, order);

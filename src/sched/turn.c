@@ -23,8 +23,8 @@ static void fire_timer(co_loop *loop, co_timer *tm)
     }
     case CO__TIMER_DEADLINE: {
         co_deadline *d = (co_deadline *)(void *)((char *)tm - offsetof(co_deadline, timer));
-        d->expired = true;
-        co_cancel(co__frame(d->target));
+        d->expired = true; /* asyncio.timeout: the task inside is cancelled */
+        co_cancel(co__frame(d->owner));
         break;
     }
     case CO__TIMER_CALLBACK: {
