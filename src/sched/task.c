@@ -177,9 +177,63 @@ static bool unhook(co_loop *loop, co_task *t)
     return true;
 }
 
+/* The task t awaits, if it hands a cancellation on to one (not running). */
+static co_task *awaited(const co_loop *loop, const co_task *t)
+{
+    return t->wait == CO__W_TASK && t != loop->current ? (co_task *)t->wait_on : NULL;
+}
+
+/*
+ * Where a cancellation of t lands: asyncio hands it from an awaiter to the
+ * task it awaits, so the awaiter ends cancelled only if that one does; it
+ * lands on the first task of the chain that awaits none.  In a ring of
+ * tasks awaiting each other (a deadlock; Python recurses until its
+ * RecursionError) it lands on the ring's first task along the chain, which
+ * is cancelled itself, and the ring unwinds.  Brent's cycle finding: no
+ * mark on the tasks, O(chain) steps.
+ */
+static co_task *cancel_end(const co_loop *loop, co_task *t)
+{
+    co_task *slow = t, *fast = t, *next;
+    uint32_t power = 1, len = 0;
+    while ((next = awaited(loop, fast)) != NULL) {
+        fast = next;
+        len++;
+        if (fast == slow)
+            break; /* a ring of len tasks */
+        if (len == power) {
+            slow = fast;
+            power *= 2;
+            len = 0;
+        }
+    }
+    if (next == NULL)
+        return fast;
+    slow = fast = t;
+    while (len--)
+        fast = awaited(loop, fast);
+    while (slow != fast) {
+        slow = awaited(loop, slow);
+        fast = awaited(loop, fast);
+    }
+    return slow;
+}
+
+/* Takes a task out of the stack of awaiters of the task it awaits. */
+static void leave_awaited(co_task *t)
+{
+    co_task **p = &((co_task *)t->wait_on)->awaiters;
+    while (*p && *p != t)
+        p = &(*p)->next;
+    if (*p)
+        *p = t->next;
+    t->next = NULL;
+    t->wait = CO__W_NONE;
+}
+
 int co_cancel(co_gen *task)
 {
-    co_task *t;
+    co_task *t, *end;
     co_loop *loop;
     if (task == NULL || task->fn == NULL)
         return CO_EBADARG;
@@ -187,12 +241,16 @@ int co_cancel(co_gen *task)
     loop = t->loop;
     if (t->flags & CO__T_DONE)
         return 0;
+    end = cancel_end(loop, t);
+    for (; t != end; t = awaited(loop, t)) /* each awaiter counts the request */
+        if (t->cancels < UINT8_MAX)
+            t->cancels++;
     if (t->cancels < UINT8_MAX)
         t->cancels++;
-    if (t->wait == CO__W_TASK && t != loop->current) {
-        /* asyncio hands the cancellation to the task awaited: the awaiter
-           ends cancelled only if that one does */
-        co_cancel(co__frame(t->wait_on));
+    if (awaited(loop, t) != NULL) { /* the ring's first task: woken cancelled */
+        leave_awaited(t);
+        t->flags |= CO__T_CANCEL;
+        co__make_ready(loop, t);
         return 1;
     }
     t->flags |= CO__T_CANCEL;
