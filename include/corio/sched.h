@@ -425,6 +425,20 @@ CO_API int co__group_wait(int thrown);
         CO__OUTCOME(self, co__r < 0 ? co__r : 0, caught);                                  \
     } while (0)
 
+/* The same for a wait that tidies up when a cancellation is thrown at it
+ * (takes a lock back, leaves a count or a watch), as Python's `finally`
+ * does: the suspension catches what is thrown and gives it to
+ * again(thrown), which tidies and returns it, or 0 to wait again. */
+#define CO__WAIT_TIDY(self, start, again, caught)                                          \
+    do {                                                                                   \
+        int co__r = (start);                                                               \
+        while (co__r == 0) {                                                               \
+            CO__SUSPEND_TASK(self, true);                                                  \
+            co__r = again(CO_THROWN(self));                                                \
+        }                                                                                  \
+        CO__OUTCOME(self, co__r < 0 ? co__r : 0, caught);                                  \
+    } while (0)
+
 /* Raises err (<0) or, when caught, leaves it (or 0) in CO_THROWN(self). */
 #define CO__OUTCOME(self, err, caught)                                                     \
     do {                                                                                   \

@@ -210,20 +210,6 @@ CO_API int co__cond_again(int thrown);
 CO_API int co__barrier_wait(co_barrier *b, size_t *index);
 CO_API int co__barrier_again(int thrown);
 
-/* The await of a primitive that tidies up when a cancellation is thrown at
- * it (takes a lock back, leaves a count), as Python's `finally` does: the
- * suspension catches what is thrown and gives it to `again`, which tidies
- * and returns it, or 0 to wait again. */
-#define CO__WAIT_TIDY(self, start, again, caught)                                          \
-    do {                                                                                   \
-        int co__r = (start);                                                               \
-        while (co__r == 0) {                                                               \
-            CO__SUSPEND_TASK(self, true);                                                  \
-            co__r = again(CO_THROWN(self));                                                \
-        }                                                                                  \
-        CO__OUTCOME(self, co__r < 0 ? co__r : 0, caught);                                  \
-    } while (0)
-
 #ifdef __cplusplus
 }
 #endif

@@ -67,12 +67,12 @@ CO_API void co_wait_init(co_wait *w, co_wait_slot *slots, size_t cap);
  * pending ones start.  n == 0 is CO_EBADARG (Python's ValueError).
  */
 #define CO_WAIT(self, w, tasks, n, when, ms)                                               \
-    CO__WAITS(self, co__wait_start((w), (tasks), (n), (when), co__ms_to_ns(ms)),          \
-              co__wait_again, false)
+    CO__WAIT_TIDY(self, co__wait_start((w), (tasks), (n), (when), co__ms_to_ns(ms)),      \
+                  co__wait_again, false)
 /* The same, but its errors (a cancellation too) are left in CO_THROWN(self). */
 #define CO_WAIT_CATCH(self, w, tasks, n, when, ms)                                         \
-    CO__WAITS(self, co__wait_start((w), (tasks), (n), (when), co__ms_to_ns(ms)),          \
-              co__wait_again, true)
+    CO__WAIT_TIDY(self, co__wait_start((w), (tasks), (n), (when), co__ms_to_ns(ms)),      \
+                  co__wait_again, true)
 
 /* ------------------------------------------------ asyncio.as_completed */
 
@@ -86,9 +86,9 @@ CO_API int co_as_completed(co_wait *w, co_gen *const *tasks, size_t n, int64_t m
  * raised instead; after the n-th, or a cancellation, CO_EINVALSTATE.
  */
 #define CO_NEXT_COMPLETED(self, w, dst)                                                    \
-    CO__WAITS(self, co__next_completed((w), (dst)), co__wait_again, false)
+    CO__WAIT_TIDY(self, co__next_completed((w), (dst)), co__wait_again, false)
 #define CO_NEXT_COMPLETED_CATCH(self, w, dst)                                              \
-    CO__WAITS(self, co__next_completed((w), (dst)), co__wait_again, true)
+    CO__WAIT_TIDY(self, co__next_completed((w), (dst)), co__wait_again, true)
 /* Stops watching (leaving an as_completed loop early): the callbacks go,
  * allocated slots are freed.  Done by itself after the n-th, a timeout or a
  * cancellation. */
@@ -99,8 +99,8 @@ CO_API void co_wait_release(co_wait *w);
 /* result = await shield(task): awaits a task (spawning it if need be), but
  * cancelling the awaiter raises CO_ECANCELLED at once and leaves the task
  * running.  Its error, unread, is reported when it is freed. */
-#define CO_SHIELD(self, task) CO__WAITS(self, co__shield((task)), co__shield_again, false)
-#define CO_SHIELD_CATCH(self, task) CO__WAITS(self, co__shield((task)), co__shield_again, true)
+#define CO_SHIELD(self, task) CO__WAIT_TIDY(self, co__shield((task)), co__shield_again, false)
+#define CO_SHIELD_CATCH(self, task) CO__WAIT_TIDY(self, co__shield((task)), co__shield_again, true)
 
 /* ---------------------------------------------------- asyncio.timeout */
 
@@ -160,18 +160,6 @@ CO_API int co__shield_again(int thrown);
 CO_API int co__timeout_enter(co_timeout *to, int64_t t, bool absolute);
 CO_API int co__timeout_exit(co_timeout *to, int err); /* CO_ETIMEOUT, or 0 */
 CO_API void co__timeout_caught(co_gen *g, co_timeout *to, int err);
-
-/* A wait that catches its own cancellation so that it can clean up, then
- * raises its outcome unless caught. */
-#define CO__WAITS(self, start, again, caught)                                              \
-    do {                                                                                   \
-        int co__r = (start);                                                               \
-        while (co__r == 0) {                                                               \
-            CO__SUSPEND_TASK(self, true);                                                  \
-            co__r = again(CO_THROWN(self));                                                \
-        }                                                                                  \
-        CO__OUTCOME(self, co__r < 0 ? co__r : 0, caught);                                  \
-    } while (0)
 
 /* Entered, the block is a try: its end runs on every way out. */
 #define CO__TIMEOUT(self, field, t, absolute)                                              \
