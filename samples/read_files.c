@@ -349,7 +349,8 @@ CO_ASYNC(main_task, char **paths; size_t n, i; feeder *feeder; bool tick; read_f
     if (self->tick)
         CO_CREATE_TASK(self, self->ticker, ticker, .feeder = self->feeder, .main = &self->gen);
     CO_GATHER(self, &self->gather, (co_gen *const *)self->files, self->n, CO_GATHER_FIRST_ERROR);
-    co_cancel((co_gen *)self->ticker); /* no ticker: CO_EBADARG, nothing to stop */
+    if (self->ticker)
+        co_cancel(&self->ticker->gen);
     for (self->i = 0; self->i < self->n; self->i++)
         print_file(self->files[self->i]);
 CO_ASYNC_END
