@@ -247,7 +247,8 @@ CO_API void *co_task_new(co_loop *loop, size_t size, co_body body);
         co_task task;         \
         type frame;           \
     }
-/* Makes storage.task/frame (a CO_TASK_STORAGE, frame CO_INIT-ed) a task. */
+/* Makes storage.task/frame (a CO_TASK_STORAGE, frame CO_INIT-ed) a task.
+   The header may be uninitialised; storage is reusable once its task ended. */
 CO_API int co_task_init(co_loop *loop, co_task *task, co_gen *frame);
 
 /* asyncio.create_task: schedules the task owning `frame`. 0 or an error. */

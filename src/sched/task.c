@@ -81,9 +81,8 @@ int co_task_init(co_loop *loop, co_task *task, co_gen *frame)
         return CO_EBADARG;
     if (loop->state == CO__LOOP_CLOSED)
         return CO_ELOOPCLOSED;
-    if ((task->flags & CO__T_LISTED) && task->loop == loop && task->reg < loop->ntasks &&
-        loop->tasks[task->reg] == task)
-        return CO_EBUSY; /* still running from an earlier init */
+    /* The header is not read: fresh storage (a C local) holds garbage, and
+       a task still running here had its frame wiped by that CO_INIT already. */
     init_task(loop, task, 0, 0);
     return 0;
 }

@@ -111,6 +111,7 @@ Test(inspect, naming_refuses_what_is_not_a_listed_task_and_survives_no_memory)
     cr_expect_eq(co_task_get_name(NULL, buf, sizeof buf), CO_EBADARG);
     cr_expect_eq(co_task_get_name(&a->gen, NULL, 4), CO_EBADARG);
     CO_INIT(&s.frame, nap_fn);
+    s.frame.ms = 1;
     cr_assert_eq(co_task_init(loop, &s.task, &s.frame.gen), 0);
     cr_expect_eq(co_task_set_name(&s.frame.gen, "x"), CO_EBADARG, "caller storage before spawn");
     cr_assert_eq(co_spawn(&s.frame.gen), 0);
