@@ -138,7 +138,7 @@ def _the_loop(arg):
     if arg.strip():
         return gdb.parse_and_eval(arg)
     try:
-        loop = gdb.parse_and_eval("'loop.c'::running")
+        loop = gdb.parse_and_eval("co__running")
         if _ptr(loop):
             return loop
     except gdb.error:

@@ -323,7 +323,7 @@ def main(argv):
             shown, rest, rest_c = 0, collections.Counter(), collections.Counter()
             for fn, c in fns:
                 cc = tc.get(st, {}).get(fn, collections.Counter()) if tc else None
-                if metric(c, "Ir") / n_ir < 1.5 or shown >= 8:
+                if metric(c, "Ir") / n_ir < 1.5 or shown >= int(os.environ.get("BREAKDOWN_ROWS", "8")):
                     rest.update(c)
                     if cc:
                         rest_c.update(cc)

@@ -106,6 +106,9 @@ typedef struct co_hooks {
     void (*idle)(void *ctx, int64_t ns);           /* no reactor: wait this long (-1: a
                                                       wake-up), e.g. WFI on firmware    */
     void *ctx;
+    /* grows or shrinks p (old bytes) to size, keeping its bytes, as realloc;
+       NULL: realloc with malloc, else alloc + copy + free */
+    void *(*realloc)(void *ctx, void *p, size_t old, size_t size);
 } co_hooks;
 
 typedef struct co_loop_options {
@@ -395,7 +398,11 @@ CO_API void co_group_fini(co_group *group);
  * 1 done, 0 the current task now waits (suspend, then call the _again
  * function, which takes what it needs from where the start recorded it). */
 CO_API int co__sleep(int64_t ns);
-CO_API int64_t co__ms_to_ns(int64_t ms); /* clamped to [0, INT64_MAX] */
+/* ms in ns, clamped to [0, INT64_MAX]: inline, as every CO_SLEEP computes it. */
+static inline int64_t co__ms_to_ns(int64_t ms)
+{
+    return ms > INT64_MAX / 1000000 ? INT64_MAX : ms < 0 ? 0 : ms * 1000000;
+}
 /* Done: the task's outcome is set as caller's thrown value. */
 CO_API int co__await_task(co_gen *caller, co_gen *task);
 CO_API int co__await_task_again(co_gen *caller);

@@ -25,6 +25,25 @@ void *co__alloc(co_loop *loop, size_t size)
 #endif
 }
 
+void *co__realloc(co_loop *loop, void *p, size_t old, size_t size)
+{
+    void *q;
+    if (loop->hooks.realloc)
+        return loop->hooks.realloc(loop->hooks.ctx, p, old, size);
+#if !CO_BARE
+    if (loop->hooks.alloc == NULL && loop->hooks.free == NULL)
+        return realloc(p, size); /* glibc moves large blocks by remapping */
+#endif
+    q = co__alloc(loop, size);
+    if (q == NULL)
+        return NULL;
+    if (p) {
+        co__bytecopy(q, p, old < size ? old : size);
+        co__free(loop, p, old);
+    }
+    return q;
+}
+
 void co__free(co_loop *loop, void *p, size_t size)
 {
     if (p == NULL)
@@ -74,5 +93,24 @@ void co__bytecopy(void *dst, const void *src, size_t n)
 #else
     if (n)
         memcpy(dst, src, n);
+#endif
+}
+
+void co__bytemove(void *dst, const void *src, size_t n)
+{
+#if CO_BARE
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    if (d < s) {
+        co__bytecopy(dst, src, n);
+        return;
+    }
+    while (n--) {
+        d[n] = s[n];
+        KEEP_A_LOOP();
+    }
+#else
+    if (n)
+        memmove(dst, src, n);
 #endif
 }

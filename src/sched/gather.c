@@ -37,6 +37,80 @@ static int gather_wait_or_end(co_loop *loop, co_task *self, co_gather *g)
     return 0;
 }
 
+/* Lets go of the children tasks[0..n) adopted before a bad argument. */
+static void unadopt(co_gather *g, co_gen *const *tasks, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (co__task(tasks[i])->group == g)
+            co__task(tasks[i])->group = NULL;
+}
+
+/* The rarer children, in order: those done already (their errors read
+ * now, the first one kept) and those not yet scheduled (spawned now). */
+static void adopt_rest(co_gather *g, co_gen *const *tasks, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        co_task *c = co__task(tasks[i]);
+        if (c->flags & CO__T_DONE) {
+            co__mark_read(c);
+            if (g->error == 0)
+                g->error = co_result(tasks[i]);
+        } else if (c->group == g && !(c->flags & CO__T_SPAWNED) && co_spawn(tasks[i]) < 0) {
+            if (g->error == 0)
+                g->error = CO_ENOMEM;
+            c->group = NULL;
+            g->pending--;
+        }
+    }
+}
+
+/*
+ * One pass over the children checks and adopts them: at a million tasks
+ * each pass over their blocks is a cache miss a task.  A bad argument
+ * undoes the adoptions (nothing else happened yet); a child named twice
+ * counts once, like asyncio.  Children already done or not yet scheduled
+ * take a second pass, in order.
+ */
+static int adopt(co_gather *g, co_task *self, co_gen *const *tasks, size_t n, int mode)
+{
+    bool rest = false;
+    if ((tasks == NULL && n) || (mode != CO_GATHER_FIRST_ERROR && mode != CO_GATHER_ALL))
+        return CO_EBADARG;
+    g->pending = 0;
+    for (size_t i = 0; i < n; i++) {
+        co_task *c;
+        int rc = 0;
+        if (tasks[i] == NULL || tasks[i]->fn == NULL)
+            rc = CO_EBADARG;
+        else if ((c = co__task(tasks[i])) == self)
+            rc = CO_ESELF;
+        else if (c->group == g)
+            continue;
+        else if (c->group)
+            rc = CO_EBUSY;
+        if (rc < 0) {
+            unadopt(g, tasks, i);
+            g->pending = 0;
+            return rc;
+        }
+        if ((c->flags & (CO__T_DONE | CO__T_SPAWNED)) != CO__T_SPAWNED)
+            rest = true;
+        if (c->flags & CO__T_DONE)
+            continue;
+        c->group = g;
+        g->pending++;
+    }
+    g->ops = &gather_join;
+    g->tasks = tasks;
+    g->n = n;
+    g->error = 0;
+    g->mode = (uint8_t)mode;
+    g->owner = self;
+    if (rest)
+        adopt_rest(g, tasks, n);
+    return 0;
+}
+
 int co__gather_start(co_gather *g, co_gen *const *tasks, size_t n, int mode)
 {
     co_loop *loop = co__loop();
@@ -49,43 +123,9 @@ int co__gather_start(co_gather *g, co_gen *const *tasks, size_t n, int mode)
         return CO_ESTACKARG; /* both are read until the gather ends */
     self = loop->current;
     if (g->owner != self) { /* the first call: adopt the children */
-        if ((tasks == NULL && n) || (mode != CO_GATHER_FIRST_ERROR && mode != CO_GATHER_ALL))
-            return CO_EBADARG;
-        for (size_t i = 0; i < n; i++) {
-            co_task *c;
-            if (tasks[i] == NULL || tasks[i]->fn == NULL)
-                return CO_EBADARG;
-            c = co__task(tasks[i]);
-            if (c == self)
-                return CO_ESELF;
-            if (c->group)
-                return CO_EBUSY;
-        }
-        g->ops = &gather_join;
-        g->tasks = tasks;
-        g->n = n;
-        g->pending = 0;
-        g->error = 0;
-        g->mode = (uint8_t)mode;
-        g->owner = self;
-        for (size_t i = 0; i < n; i++) {
-            co_task *c = co__task(tasks[i]);
-            if (c->flags & CO__T_DONE) {
-                co__mark_read(c);
-                if (g->error == 0)
-                    g->error = co_result(tasks[i]);
-                continue;
-            }
-            if (c->group == g) /* named twice: counted once, like asyncio */
-                continue;
-            if (!(c->flags & CO__T_SPAWNED) && co_spawn(tasks[i]) < 0) {
-                if (g->error == 0)
-                    g->error = CO_ENOMEM;
-                continue;
-            }
-            c->group = g;
-            g->pending++;
-        }
+        int rc = adopt(g, self, tasks, n, mode);
+        if (rc < 0)
+            return rc;
     }
     return gather_wait_or_end(loop, self, g);
 }

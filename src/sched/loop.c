@@ -13,33 +13,16 @@
 #include <time.h>
 #endif
 
-/* A bare build has one thread: the running loop is a plain static, and no
- * thread-local storage (which firmware's startup code rarely sets up) is
- * needed.  -DCO_THREAD_LOCAL=... overrides either choice. */
-#if !defined(CO_THREAD_LOCAL) && (CO_BARE || defined(__STDC_NO_THREADS__))
-#define CO_THREAD_LOCAL
-#elif !defined(CO_THREAD_LOCAL)
-#define CO_THREAD_LOCAL _Thread_local
-#endif
-
 /* The loop running in this thread: awaits find their task through it. */
-static CO_THREAD_LOCAL co_loop *running;
+CO_THREAD_LOCAL co_loop *co__running;
 
-co_loop *co__loop(void) { return running; }
-void co__set_running(co_loop *loop) { running = loop; }
-co_loop *co_running_loop(void) { return running; }
+void co__set_running(co_loop *loop) { co__running = loop; }
+co_loop *co_running_loop(void) { return co__running; }
 int64_t co_now(const co_loop *loop) { return loop ? loop->now : 0; }
-
-int64_t co__ms_to_ns(int64_t ms)
-{
-    if (ms > INT64_MAX / 1000000)
-        return INT64_MAX;
-    return ms < 0 ? 0 : ms * 1000000;
-}
 
 co_gen *co_current_task(void)
 {
-    return running && running->current ? co__frame(running->current) : NULL;
+    return co__running && co__running->current ? co__frame(co__running->current) : NULL;
 }
 
 /* ------------------------------------------------------------ registry */
@@ -57,46 +40,29 @@ co_gen *co_current_task(void)
 
 static int grow_registry(co_loop *loop, uint32_t cap)
 {
-    co_task **a = co__alloc(loop, cap * (sizeof *a + sizeof(uint32_t)));
+    const size_t slot = sizeof(co_task *) + sizeof(uint32_t);
+    char *a;
+    if (cap < loop->cap_tasks || (size_t)cap * slot / slot != cap)
+        return CO_ENOMEM;
+    /* realloc: at 1M tasks, copying the array at each doubling cost more
+       than the rest of CO_NEW's bookkeeping (glibc moves a large block by
+       remapping it); only the numbers move up behind the longer array */
+    a = co__realloc(loop, loop->tasks, loop->cap_tasks * slot, cap * slot);
     if (a == NULL)
         return CO_ENOMEM;
-    co__bytecopy(a, loop->tasks, loop->ntasks * sizeof *a);
-    if (loop->tasks)
-        co__bytecopy(a + cap, co__task_ids(loop), loop->ntasks * sizeof(uint32_t));
-    co__free(loop, loop->tasks, loop->cap_tasks * (sizeof *a + sizeof(uint32_t)));
-    loop->tasks = a;
+    co__bytemove(a + cap * sizeof(co_task *), a + loop->cap_tasks * sizeof(co_task *),
+                 loop->ntasks * sizeof(uint32_t));
+    loop->tasks = (co_task **)(void *)a;
     loop->cap_tasks = cap;
     return 0;
 }
 
-int co__register_task(co_loop *loop, co_task *t)
-{
-    if (loop->ntasks == loop->cap_tasks && grow_registry(loop, loop->cap_tasks * 2) < 0)
-        return CO_ENOMEM;
-    t->flags |= CO__T_LISTED;
-    t->reg = loop->ntasks;
-    co__task_ids(loop)[t->reg] = ++loop->created;
-    loop->tasks[loop->ntasks++] = t;
-    return 0;
-}
-
-void co__unregister_task(co_loop *loop, co_task *t)
-{
-    co_task *last;
-    if (!(t->flags & CO__T_LISTED))
-        return;
-    t->flags &= (uint8_t)~CO__T_LISTED;
-    if (loop->unlisting) /* its name goes, the last slot's moves */
-        loop->unlisting(loop, t);
-    last = loop->tasks[--loop->ntasks];
-    loop->tasks[t->reg] = last;
-    co__task_ids(loop)[t->reg] = co__task_ids(loop)[last->reg];
-    last->reg = t->reg;
-}
+int co__grow_registry(co_loop *loop) { return grow_registry(loop, loop->cap_tasks * 2); }
 
 void co__free_task(co_loop *loop, co_task *t)
 {
-    co__report_unread(loop, t);
+    if (t->wait_on != t) /* read (co__mark_read): the common case, no call */
+        co__report_unread(loop, t);
     if (loop->agen_ops) /* async generators in its frame are closed first */
         loop->agen_ops->drop(loop, t);
     co__unregister_task(loop, t);
@@ -107,34 +73,11 @@ void co__free_task(co_loop *loop, co_task *t)
 
 /* --------------------------------------------------------- ready queue */
 
-void co__make_ready(co_loop *loop, co_task *t)
-{
-    t->wait = CO__W_READY;
-    t->next = NULL;
-    if (loop->ready_tail)
-        loop->ready_tail->next = t;
-    else
-        loop->ready_head = t;
-    loop->ready_tail = t;
-    loop->nready++;
-}
-
 void co__wake(co_loop *loop, co_task *t)
 {
     t->flags |= CO__T_WOKEN;
     t->woke_from = t->wait;
     co__make_ready(loop, t);
-}
-
-co_task *co__pop_ready(co_loop *loop)
-{
-    co_task *t = loop->ready_head;
-    loop->ready_head = t->next;
-    if (loop->ready_head == NULL)
-        loop->ready_tail = NULL;
-    loop->nready--;
-    t->next = NULL;
-    return t;
 }
 
 /* Walks the queue, so it is for rare events (a cancelled callback).  If t
@@ -171,32 +114,6 @@ int64_t co__platform_clock(void)
 #else
     return 0;
 #endif
-}
-
-/* The loop's clock never goes back, whatever the hook or a jump did. */
-int64_t co__read_clock(co_loop *loop)
-{
-    int64_t now = loop->hooks.clock ? loop->hooks.clock(loop->hooks.ctx) : co__platform_clock();
-    return now > loop->now ? now : loop->now;
-}
-
-/*
- * The turn's clock (loop->now) is read after the wait, so it is as old as
- * the time the tasks of this round have run: a task that computed for 30 ms
- * and then slept 20 ms would wake after 20 ms of turn time, 10 ms after its
- * call.  Arming a timer therefore reads the clock again (asyncio reads it at
- * the call too).  That read is one clock_gettime, a vDSO call, and it costs
- * nothing measurable: bench/runtime.sh's spawn benchmark (N tasks that sleep
- * 10 ms) spent less CPU per task with it than with the cached clock, since
- * deadlines that differ order the heap on their first comparison where equal
- * ones fall back to the sequence number (callgrind: 1319 against 1382
- * instructions per task).  The fresh time becomes the loop's, so co_now
- * stays consistent with the deadlines set from it.
- */
-int64_t co__deadline_after(co_loop *loop, int64_t ns)
-{
-    loop->now = co__read_clock(loop);
-    return ns > INT64_MAX - loop->now ? INT64_MAX : loop->now + ns;
 }
 
 int co__loop_init(co_loop *loop, const co_loop_options *opt)

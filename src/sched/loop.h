@@ -75,6 +75,7 @@ typedef struct co__callback_timer {
 /* Zeroes or copies n bytes (alloc.c); never a call to memset or memcpy. */
 void co__zero(void *p, size_t n);
 void co__bytecopy(void *dst, const void *src, size_t n);
+void co__bytemove(void *dst, const void *src, size_t n); /* ranges may overlap */
 
 /* ------------------------------------------------------- the task pool */
 
@@ -127,6 +128,7 @@ typedef struct co_pool {
                             blocks' first word; allocated with the first block */
     char *bump, *end;    /* what is left of the newest chunk                 */
     struct chunk *chunks;
+    bool checked;        /* under valgrind: free blocks are marked no-access */
 } co_pool;
 
 void *co__pool_alloc(struct co_loop *loop, size_t size);
@@ -281,8 +283,10 @@ enum { CO__LOOP_OPEN, CO__LOOP_RUNNING, CO__LOOP_CLOSED };
 static inline co_gen *co__frame(co_task *t) { return (co_gen *)(void *)(t + 1); }
 static inline co_task *co__task(const co_gen *frame) { return (co_task *)(void *)frame - 1; }
 
-/* Memory through the allocator hook (alloc.c). */
+/* Memory through the allocator hook (alloc.c).  co__realloc keeps the
+ * first min(old, size) bytes; on failure p is left as it was. */
 void *co__alloc(co_loop *loop, size_t size);
+void *co__realloc(co_loop *loop, void *p, size_t old, size_t size);
 void co__free(co_loop *loop, void *p, size_t size);
 
 /* Whether p points into the part of the C stack that task bodies reuse
@@ -304,12 +308,36 @@ static inline void co__mark_read(co_task *t) { t->wait_on = t; }
 
 /* The registry of live tasks (loop.c).  Each slot also holds the task's
  * number (1, 2, ... in the order of listing), in the same block. */
-int co__register_task(co_loop *loop, co_task *t);
 static inline uint32_t *co__task_ids(const co_loop *loop)
 {
     return (uint32_t *)(void *)(loop->tasks + loop->cap_tasks);
 }
-void co__unregister_task(co_loop *loop, co_task *t);
+/* Doubles the registry (loop.c): CO_ENOMEM when there is no room. */
+int co__grow_registry(co_loop *loop);
+static inline int co__register_task(co_loop *loop, co_task *t)
+{
+    if (loop->ntasks == loop->cap_tasks && co__grow_registry(loop) < 0)
+        return CO_ENOMEM;
+    t->flags |= CO__T_LISTED;
+    t->reg = loop->ntasks;
+    co__task_ids(loop)[t->reg] = ++loop->created;
+    loop->tasks[loop->ntasks++] = t;
+    return 0;
+}
+/* The last slot moves into t's: O(1), and the list stays dense. */
+static inline void co__unregister_task(co_loop *loop, co_task *t)
+{
+    co_task *last;
+    if (!(t->flags & CO__T_LISTED))
+        return;
+    t->flags &= (uint8_t)~CO__T_LISTED;
+    if (loop->unlisting) /* its name goes, the last slot's moves */
+        loop->unlisting(loop, t);
+    last = loop->tasks[--loop->ntasks];
+    loop->tasks[t->reg] = last;
+    co__task_ids(loop)[t->reg] = co__task_ids(loop)[last->reg];
+    last->reg = t->reg;
+}
 /* Reports t if its error went unread, unregisters it, and frees its block
  * if the loop allocated it. */
 void co__free_task(co_loop *loop, co_task *t);
@@ -325,23 +353,74 @@ static inline void co__wait_for(co_task *t, uint8_t kind, void *obj)
 /* Appends t to the ready queue; co__pop_ready takes the first.
  * An entry whose `loop` is NULL is not a task but a callback (a co_handle,
  * callback.c): the turn runs it with loop->run_call instead of a step. */
-void co__make_ready(co_loop *loop, co_task *t);
-co_task *co__pop_ready(co_loop *loop);
+static inline void co__make_ready(co_loop *loop, co_task *t)
+{
+    t->wait = CO__W_READY;
+    t->next = NULL;
+    if (loop->ready_tail)
+        loop->ready_tail->next = t;
+    else
+        loop->ready_head = t;
+    loop->ready_tail = t;
+    loop->nready++;
+}
+static inline co_task *co__pop_ready(co_loop *loop)
+{
+    co_task *t = loop->ready_head;
+    loop->ready_head = t->next;
+    if (loop->ready_head == NULL)
+        loop->ready_tail = NULL;
+    loop->nready--;
+    t->next = NULL;
+    return t;
+}
 /* Takes entry t out of the ready queue (a cancelled callback); false if it
  * is not there. */
 bool co__unready(co_loop *loop, co_task *t);
 /* Like co__make_ready for a task leaving a wait queue. */
 void co__wake(co_loop *loop, co_task *t);
-/* The running loop of this thread (set by co_run). */
-co_loop *co__loop(void);
+/* The running loop of this thread (set by co_run), read at every await.
+ * A bare build has one thread: a plain static, no thread-local storage
+ * (which firmware's startup code rarely sets up).  Elsewhere the
+ * initial-exec model makes the read one load from the thread pointer
+ * instead of a __tls_get_addr call in the shared library (glibc keeps
+ * room for it even when libcorio is dlopen-ed).  -DCO_THREAD_LOCAL=...
+ * overrides the choice. */
+#if !defined(CO_THREAD_LOCAL) && (CO_BARE || defined(__STDC_NO_THREADS__))
+#define CO_THREAD_LOCAL
+#elif !defined(CO_THREAD_LOCAL) && (defined(__GNUC__) || defined(__clang__))
+#define CO_THREAD_LOCAL _Thread_local __attribute__((tls_model("initial-exec")))
+#elif !defined(CO_THREAD_LOCAL)
+#define CO_THREAD_LOCAL _Thread_local
+#endif
+extern CO_THREAD_LOCAL co_loop *co__running;
+static inline co_loop *co__loop(void) { return co__running; }
 void co__set_running(co_loop *loop);
-/* The clock, never going back (the hook's or the platform's). */
-int64_t co__read_clock(co_loop *loop);
-/* The deadline ns (>= 0) from now: from the time of the call, not the
- * turn's cached clock, so that a sleep or a timeout never ends early. */
-int64_t co__deadline_after(co_loop *loop, int64_t ns);
 /* The platform's monotonic clock in ns (0 where there is none: set a hook). */
 int64_t co__platform_clock(void);
+/* The clock (the hook's or the platform's), never going back whatever the
+ * hook or a jump did.  Inline with co__deadline_after: every sleep reads it. */
+static inline int64_t co__read_clock(co_loop *loop)
+{
+    int64_t now = loop->hooks.clock ? loop->hooks.clock(loop->hooks.ctx) : co__platform_clock();
+    return now > loop->now ? now : loop->now;
+}
+/*
+ * The deadline ns (>= 0) from now: from the time of the call, not the
+ * turn's cached clock, so that a sleep or a timeout never ends early.  The
+ * turn's clock (loop->now) is read after the wait, so it is as old as the
+ * time the tasks of this round have run: a task that computed for 30 ms and
+ * then slept 20 ms would wake after 20 ms of turn time, 10 ms after its call.
+ * Arming a timer therefore reads the clock again (asyncio reads it at the
+ * call too): one clock_gettime, a vDSO call of some 25 instructions.  The
+ * fresh time becomes the loop's, so co_now stays consistent with the
+ * deadlines set from it.
+ */
+static inline int64_t co__deadline_after(co_loop *loop, int64_t ns)
+{
+    loop->now = co__read_clock(loop);
+    return ns > INT64_MAX - loop->now ? INT64_MAX : loop->now + ns;
+}
 /* Sets up and tears down the scheduler's part of a loop. */
 int co__loop_init(co_loop *loop, const co_loop_options *opt);
 void co__loop_fini(co_loop *loop);

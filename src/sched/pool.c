@@ -38,29 +38,37 @@
 #endif
 #endif
 
+/* A valgrind client request costs some ten instructions even outside
+ * valgrind, at every CO_NEW and release: whether the process runs under it
+ * is asked once, with the pool's first block (p->checked). */
+
 /* A block is free: nothing may touch it but the pool. */
-static void poison(void *b, size_t n)
+static void poison(const co_pool *p, void *b, size_t n)
 {
 #ifdef CO__ASAN
     ASAN_POISON_MEMORY_REGION(b, n);
 #endif
 #ifdef CO__VALGRIND
-    VALGRIND_MAKE_MEM_NOACCESS(b, n);
+    if (p->checked)
+        VALGRIND_MAKE_MEM_NOACCESS(b, n);
 #endif
+    (void)p;
     (void)b;
     (void)n;
 }
 
 /* The pool reads a free block's link, or hands the block out (undefined
  * contents, as from malloc). */
-static void unpoison(void *b, size_t n)
+static void unpoison(const co_pool *p, void *b, size_t n)
 {
 #ifdef CO__ASAN
     ASAN_UNPOISON_MEMORY_REGION(b, n);
 #endif
 #ifdef CO__VALGRIND
-    VALGRIND_MAKE_MEM_UNDEFINED(b, n);
+    if (p->checked)
+        VALGRIND_MAKE_MEM_UNDEFINED(b, n);
 #endif
+    (void)p;
     (void)b;
     (void)n;
 }
@@ -87,6 +95,9 @@ static int make_table(co_loop *loop)
     if (p->free == NULL)
         return CO_ENOMEM;
     co__zero(p->free, CO__POOL_CLASSES * sizeof *p->free);
+#ifdef CO__VALGRIND
+    p->checked = RUNNING_ON_VALGRIND != 0;
+#endif
     return 0;
 }
 
@@ -122,9 +133,10 @@ void *co__pool_alloc(co_loop *loop, size_t size)
     if (p->free == NULL && make_table(loop) < 0)
         return NULL;
     if ((b = p->free[c]) != NULL) {
-        unpoison(b, block);
+        unpoison(p, b, block);
 #ifdef CO__VALGRIND
-        VALGRIND_MAKE_MEM_DEFINED(b, sizeof(void *)); /* the link the pool wrote */
+        if (p->checked)
+            VALGRIND_MAKE_MEM_DEFINED(b, sizeof(void *)); /* the link the pool wrote */
 #endif
         p->free[c] = *(void **)b;
         return b;
@@ -149,7 +161,7 @@ void co__pool_free(co_loop *loop, void *b, size_t size)
     c = class_of(size);
     *(void **)b = p->free[c];
     p->free[c] = b;
-    poison(b, (c + 1) * GRAIN);
+    poison(p, b, (c + 1) * GRAIN);
 }
 
 void co__pool_fini(co_loop *loop)
@@ -157,7 +169,7 @@ void co__pool_fini(co_loop *loop)
     co_pool *p = &loop->pool;
     while (p->chunks) {
         chunk *next = p->chunks->next;
-        unpoison(p->chunks, CHUNK); /* the allocator hook may touch it */
+        unpoison(p, p->chunks, CHUNK); /* the allocator hook may touch it */
         co__free(loop, p->chunks, CHUNK);
         p->chunks = next;
     }

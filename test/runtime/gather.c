@@ -335,3 +335,43 @@ Test(gather, a_task_in_two_gathers_is_ebusy)
     cr_expect_eq(m->first->raised_at, 10);
     rt_free_loop(loop);
 }
+
+/* A bad argument late in the list: asyncio raises before anything is
+ * gathered, and here the children named before it are left as they were --
+ * unclaimed (a second gather takes them) and not scheduled.  The one pass
+ * that checks and adopts must undo what it did. */
+CO_ASYNC(numbered, int value, ret;)
+    CO_SLEEP(self, 1);
+    CO_RETURN(self, self->value);
+CO_ASYNC_END
+
+CO_ASYNC(bad_then_good, numbered *a, *b; co_gen *bad[3], *good[2]; co_gather g1, g2;
+         int first, second, a_done_after_first; int sum;)
+    self->bad[0] = &self->a->gen;
+    self->bad[1] = &self->b->gen;
+    self->bad[2] = NULL;
+    CO_GATHER_CATCH(self, &self->g1, self->bad, 3, CO_GATHER_ALL);
+    self->first = CO_THROWN(self);
+    self->a_done_after_first = co_done(&self->a->gen);
+    CO_SLEEP(self, 5); /* an adopted or scheduled child would have run */
+    self->a_done_after_first |= co_done(&self->a->gen);
+    self->good[0] = &self->a->gen;
+    self->good[1] = &self->b->gen;
+    CO_GATHER_CATCH(self, &self->g2, self->good, 2, CO_GATHER_ALL);
+    self->second = CO_THROWN(self);
+    self->sum = self->a->ret + self->b->ret;
+CO_ASYNC_END
+
+Test(gather, a_bad_argument_leaves_the_children_before_it_unclaimed_and_unscheduled)
+{
+    co_loop *loop = rt_loop();
+    bad_then_good *m = CO_TASK(loop, bad_then_good, .a = CO_TASK(loop, numbered, .value = 2),
+                               .b = CO_TASK(loop, numbered, .value = 40));
+    cr_assert(m && m->a && m->b);
+    cr_assert_eq(co_run(loop, &m->gen), 0);
+    cr_expect_eq(m->first, CO_EBADARG);
+    cr_expect_eq(m->a_done_after_first, 0, "nothing ran the children before the good gather");
+    cr_expect_eq(m->second, 0, "the children were left unclaimed: no CO_EBUSY");
+    cr_expect_eq(m->sum, 42);
+    rt_free_loop(loop);
+}

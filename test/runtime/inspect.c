@@ -358,3 +358,41 @@ Test(inspect, print_stack_writes_the_same_text_to_a_file)
     rt_free_loop(loop);
 }
 #endif
+
+/* ------------------------------------------------------- realloc hook */
+
+/* The registry grows through the realloc hook when there is one (a copy
+ * at each doubling cost more than CO_NEW itself at a million tasks), and
+ * the numbers behind the array move with it: every default name stays. */
+static size_t reallocs;
+
+static void *counting_realloc(void *ctx, void *p, size_t old, size_t size)
+{
+    rt_state *s = ctx;
+    void *q = realloc(p, size);
+    if (q) {
+        reallocs++;
+        s->allocs += p == NULL; /* the registry's first block */
+        s->live_bytes += size - old;
+    }
+    return q;
+}
+
+Test(inspect, the_registry_grows_through_the_realloc_hook_and_keeps_every_number)
+{
+    co_loop_options opt = rt_options();
+    co_loop *loop;
+    nap *t[100];
+    opt.hooks.realloc = counting_realloc;
+    loop = rt_loop_with(&opt);
+    reallocs = 0;
+    for (int i = 0; i < 100; i++)
+        cr_assert_not_null(t[i] = CO_TASK(loop, nap, ));
+    cr_expect_geq(reallocs, 4, "8 slots doubled to 128: %zu reallocs", reallocs);
+    for (int i = 0; i < 100; i++) {
+        char want[16];
+        snprintf(want, sizeof want, "Task-%d", i + 1);
+        cr_expect_str_eq(name_of(t[i]), want);
+    }
+    rt_free_loop(loop); /* the count of live bytes comes back to zero */
+}
