@@ -7,6 +7,7 @@
  * turns.  The ready queue is FIFO, so a task that yields goes behind the
  * others.
  */
+#define CO__LOOP_C /* a bare build's one copy of the hot path */
 #include "loop.h"
 
 #if !CO_BARE && (defined(__unix__) || defined(__APPLE__))

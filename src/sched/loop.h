@@ -72,6 +72,15 @@ typedef struct co__callback_timer {
 #endif
 #endif
 
+/* The turn's hot path (the ready queue, the registry, the clock) is inlined
+ * where it is used on a hosted build; a bare build, whose flash is counted
+ * in bytes, keeps one copy of each, which loop.c defines. */
+#if !CO_BARE
+#define CO__HOT static inline
+#else
+#define CO__HOT
+#endif
+
 /* Zeroes or copies n bytes (alloc.c); never a call to memset or memcpy. */
 void co__zero(void *p, size_t n);
 void co__bytecopy(void *dst, const void *src, size_t n);
@@ -314,30 +323,9 @@ static inline uint32_t *co__task_ids(const co_loop *loop)
 }
 /* Doubles the registry (loop.c): CO_ENOMEM when there is no room. */
 int co__grow_registry(co_loop *loop);
-static inline int co__register_task(co_loop *loop, co_task *t)
-{
-    if (loop->ntasks == loop->cap_tasks && co__grow_registry(loop) < 0)
-        return CO_ENOMEM;
-    t->flags |= CO__T_LISTED;
-    t->reg = loop->ntasks;
-    co__task_ids(loop)[t->reg] = ++loop->created;
-    loop->tasks[loop->ntasks++] = t;
-    return 0;
-}
+CO__HOT int co__register_task(co_loop *loop, co_task *t);
 /* The last slot moves into t's: O(1), and the list stays dense. */
-static inline void co__unregister_task(co_loop *loop, co_task *t)
-{
-    co_task *last;
-    if (!(t->flags & CO__T_LISTED))
-        return;
-    t->flags &= (uint8_t)~CO__T_LISTED;
-    if (loop->unlisting) /* its name goes, the last slot's moves */
-        loop->unlisting(loop, t);
-    last = loop->tasks[--loop->ntasks];
-    loop->tasks[t->reg] = last;
-    co__task_ids(loop)[t->reg] = co__task_ids(loop)[last->reg];
-    last->reg = t->reg;
-}
+CO__HOT void co__unregister_task(co_loop *loop, co_task *t);
 /* Reports t if its error went unread, unregisters it, and frees its block
  * if the loop allocated it. */
 void co__free_task(co_loop *loop, co_task *t);
@@ -353,27 +341,8 @@ static inline void co__wait_for(co_task *t, uint8_t kind, void *obj)
 /* Appends t to the ready queue; co__pop_ready takes the first.
  * An entry whose `loop` is NULL is not a task but a callback (a co_handle,
  * callback.c): the turn runs it with loop->run_call instead of a step. */
-static inline void co__make_ready(co_loop *loop, co_task *t)
-{
-    t->wait = CO__W_READY;
-    t->next = NULL;
-    if (loop->ready_tail)
-        loop->ready_tail->next = t;
-    else
-        loop->ready_head = t;
-    loop->ready_tail = t;
-    loop->nready++;
-}
-static inline co_task *co__pop_ready(co_loop *loop)
-{
-    co_task *t = loop->ready_head;
-    loop->ready_head = t->next;
-    if (loop->ready_head == NULL)
-        loop->ready_tail = NULL;
-    loop->nready--;
-    t->next = NULL;
-    return t;
-}
+CO__HOT void co__make_ready(co_loop *loop, co_task *t);
+CO__HOT co_task *co__pop_ready(co_loop *loop);
 /* Takes entry t out of the ready queue (a cancelled callback); false if it
  * is not there. */
 bool co__unready(co_loop *loop, co_task *t);
@@ -400,11 +369,7 @@ void co__set_running(co_loop *loop);
 int64_t co__platform_clock(void);
 /* The clock (the hook's or the platform's), never going back whatever the
  * hook or a jump did.  Inline with co__deadline_after: every sleep reads it. */
-static inline int64_t co__read_clock(co_loop *loop)
-{
-    int64_t now = loop->hooks.clock ? loop->hooks.clock(loop->hooks.ctx) : co__platform_clock();
-    return now > loop->now ? now : loop->now;
-}
+CO__HOT int64_t co__read_clock(co_loop *loop);
 /*
  * The deadline ns (>= 0) from now: from the time of the call, not the
  * turn's cached clock, so that a sleep or a timeout never ends early.  The
@@ -416,11 +381,7 @@ static inline int64_t co__read_clock(co_loop *loop)
  * fresh time becomes the loop's, so co_now stays consistent with the
  * deadlines set from it.
  */
-static inline int64_t co__deadline_after(co_loop *loop, int64_t ns)
-{
-    loop->now = co__read_clock(loop);
-    return ns > INT64_MAX - loop->now ? INT64_MAX : loop->now + ns;
-}
+CO__HOT int64_t co__deadline_after(co_loop *loop, int64_t ns);
 /* Sets up and tears down the scheduler's part of a loop. */
 int co__loop_init(co_loop *loop, const co_loop_options *opt);
 void co__loop_fini(co_loop *loop);
@@ -433,5 +394,69 @@ bool co__waitq_remove(co_waitq *q, co_task *t);
 /* Tasks (task.c): one step of t; a gather or group letting go of c. */
 void co__run_task(co_loop *loop, co_task *t);
 void co__let_go(co_loop *loop, co_task *c);
+
+/* --------------------------------------------------- the hot path's bodies */
+
+#if !CO_BARE || defined(CO__LOOP_C)
+CO__HOT int co__register_task(co_loop *loop, co_task *t)
+{
+    if (loop->ntasks == loop->cap_tasks && co__grow_registry(loop) < 0)
+        return CO_ENOMEM;
+    t->flags |= CO__T_LISTED;
+    t->reg = loop->ntasks;
+    co__task_ids(loop)[t->reg] = ++loop->created;
+    loop->tasks[loop->ntasks++] = t;
+    return 0;
+}
+
+CO__HOT void co__unregister_task(co_loop *loop, co_task *t)
+{
+    co_task *last;
+    if (!(t->flags & CO__T_LISTED))
+        return;
+    t->flags &= (uint8_t)~CO__T_LISTED;
+    if (loop->unlisting) /* its name goes, the last slot's moves */
+        loop->unlisting(loop, t);
+    last = loop->tasks[--loop->ntasks];
+    loop->tasks[t->reg] = last;
+    co__task_ids(loop)[t->reg] = co__task_ids(loop)[last->reg];
+    last->reg = t->reg;
+}
+
+CO__HOT void co__make_ready(co_loop *loop, co_task *t)
+{
+    t->wait = CO__W_READY;
+    t->next = NULL;
+    if (loop->ready_tail)
+        loop->ready_tail->next = t;
+    else
+        loop->ready_head = t;
+    loop->ready_tail = t;
+    loop->nready++;
+}
+
+CO__HOT co_task *co__pop_ready(co_loop *loop)
+{
+    co_task *t = loop->ready_head;
+    loop->ready_head = t->next;
+    if (loop->ready_head == NULL)
+        loop->ready_tail = NULL;
+    loop->nready--;
+    t->next = NULL;
+    return t;
+}
+
+CO__HOT int64_t co__read_clock(co_loop *loop)
+{
+    int64_t now = loop->hooks.clock ? loop->hooks.clock(loop->hooks.ctx) : co__platform_clock();
+    return now > loop->now ? now : loop->now;
+}
+
+CO__HOT int64_t co__deadline_after(co_loop *loop, int64_t ns)
+{
+    loop->now = co__read_clock(loop);
+    return ns > INT64_MAX - loop->now ? INT64_MAX : loop->now + ns;
+}
+#endif
 
 #endif /* CORIO_LOOP_H */
