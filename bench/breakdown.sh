@@ -23,6 +23,7 @@
 #   BREAKDOWN_N=n          tasks for the instruction counts (default 100000)
 #   BREAKDOWN_CACHE_N=n    tasks for the cache simulation (default 1000000;
 #                          0 skips it: about a minute of valgrind per library)
+#   BREAKDOWN_ROWS=n       functions shown per stage before "(the rest)" (default 8)
 set -euo pipefail
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -45,6 +45,18 @@ static void unadopt(co_gather *g, co_gen *const *tasks, size_t n)
             co__task(tasks[i])->group = NULL;
 }
 
+/* Whether tasks[i] was named earlier in the list: a child named twice
+ * counts once.  A scan, but only for a child that already reports to this
+ * gather, which is rare; a child another task's gather claimed through the
+ * same struct is not named before, and is CO_EBUSY. */
+static bool named_before(co_gen *const *tasks, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (tasks[j] == tasks[i])
+            return true;
+    return false;
+}
+
 /* The rarer children, in order: those done already (their errors read
  * now, the first one kept) and those not yet scheduled (spawned now). */
 static void adopt_rest(co_gather *g, co_gen *const *tasks, size_t n)
@@ -74,9 +86,9 @@ static void adopt_rest(co_gather *g, co_gen *const *tasks, size_t n)
 static int adopt(co_gather *g, co_task *self, co_gen *const *tasks, size_t n, int mode)
 {
     bool rest = false;
+    size_t pending = 0; /* g is written only once all is well: it may be in use */
     if ((tasks == NULL && n) || (mode != CO_GATHER_FIRST_ERROR && mode != CO_GATHER_ALL))
         return CO_EBADARG;
-    g->pending = 0;
     for (size_t i = 0; i < n; i++) {
         co_task *c;
         int rc = 0;
@@ -84,13 +96,12 @@ static int adopt(co_gather *g, co_task *self, co_gen *const *tasks, size_t n, in
             rc = CO_EBADARG;
         else if ((c = co__task(tasks[i])) == self)
             rc = CO_ESELF;
-        else if (c->group == g)
+        else if (c->group == g && named_before(tasks, i))
             continue;
-        else if (c->group)
+        else if (c->group) /* another gather's, or this struct's other use */
             rc = CO_EBUSY;
         if (rc < 0) {
             unadopt(g, tasks, i);
-            g->pending = 0;
             return rc;
         }
         if ((c->flags & (CO__T_DONE | CO__T_SPAWNED)) != CO__T_SPAWNED)
@@ -98,9 +109,10 @@ static int adopt(co_gather *g, co_task *self, co_gen *const *tasks, size_t n, in
         if (c->flags & CO__T_DONE)
             continue;
         c->group = g;
-        g->pending++;
+        pending++;
     }
     g->ops = &gather_join;
+    g->pending = pending;
     g->tasks = tasks;
     g->n = n;
     g->error = 0;

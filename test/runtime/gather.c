@@ -375,3 +375,38 @@ Test(gather, a_bad_argument_leaves_the_children_before_it_unclaimed_and_unschedu
     cr_expect_eq(m->sum, 42);
     rt_free_loop(loop);
 }
+
+/* One co_gather struct used by two tasks at once (a misuse): the second
+ * finds the child claimed -- CO_EBUSY, as a child of another gather -- and
+ * must not take it for a child it named twice and overwrite the first. */
+static co_gather shared_gather;
+
+CO_ASYNC(sharer, numbered *child; co_gen *kids[1]; int raised, got;)
+    self->kids[0] = &self->child->gen;
+    CO_GATHER_CATCH(self, &shared_gather, self->kids, 1, CO_GATHER_ALL);
+    self->raised = CO_THROWN(self);
+    self->got = self->child->ret;
+CO_ASYNC_END
+
+CO_ASYNC(two_sharers, sharer *first, *second;)
+    rt_spawn(&self->first->gen);
+    CO_SLEEP(self, 0); /* the first gather has claimed the child */
+    CO_AWAIT_TASK(self, &self->second->gen); /* it catches its own error */
+    CO_AWAIT_TASK(self, &self->first->gen);
+CO_ASYNC_END
+
+Test(gather, one_gather_struct_in_two_tasks_is_ebusy_for_the_second)
+{
+    co_loop *loop = rt_loop();
+    numbered *x = CO_TASK(loop, numbered, .value = 7);
+    two_sharers *m = CO_TASK(loop, two_sharers, .first = CO_NEW(loop, sharer, sharer_fn),
+                             .second = CO_NEW(loop, sharer, sharer_fn));
+    cr_assert(x && m && m->first && m->second);
+    m->first->child = m->second->child = x;
+    memset(&shared_gather, 0, sizeof shared_gather);
+    cr_assert_eq(co_run(loop, &m->gen), 0);
+    cr_expect_eq(m->second->raised, CO_EBUSY);
+    cr_expect_eq(m->first->raised, 0, "the first gather is not disturbed");
+    cr_expect_eq(m->first->got, 7);
+    rt_free_loop(loop);
+}
