@@ -354,11 +354,18 @@ callgrind_counts() {
         }' "$1"
 }
 
-# One server under callgrind for 3 s of load; prints its row.
+# One server under callgrind for 3 s of load, counted from after 1 s of
+# warm-up (the start-up's dynamic linking is not a request's); prints its
+# row.
 profile_one() {
     local name=$1 cmd=$2 load=$3 out count
     out=$(mktemp)
     start_server "$cmd" valgrind --tool=callgrind --callgrind-out-file="$out"
+    case $load in
+    http) "${load_cpu[@]}" wrk -t1 -c64 -d1s "http://127.0.0.1:$server_port/" </dev/null >/dev/null ;;
+    echo) "${load_cpu[@]}" "$bin/echo_load" "$server_port" 64 64 1 </dev/null >/dev/null ;;
+    esac
+    callgrind_control -z "$server_pid" >/dev/null 2>&1 || true
     case $load in
     http) count=$("${load_cpu[@]}" wrk -t1 -c64 -d3s "http://127.0.0.1:$server_port/" </dev/null |
         awk '/requests in/ { print $1 }') ;;
@@ -381,12 +388,12 @@ bench_profile() {
         printf '\n(no valgrind: profile left out)\n'
         return 0
     fi
-    printf '\n### Per request, in user space: valgrind --tool=callgrind, 3 s of the same load\n\n'
+    printf '\n### Per request, in user space: valgrind --tool=callgrind, 3 s of the same load after 1 s of warm-up\n\n'
     echo "| load | server | instructions | recv()/read() | send()/write() | epoll_wait() |"
     echo "|---|---|---|---|---|---|"
     local name cmd
     while IFS='|' read -r name cmd; do
-        case $name in corio | corio-wait-first | libuv) profile_one "$name" "$cmd" http ;; esac
+        case $name in corio | corio-wait-first | corio-sample | libuv) profile_one "$name" "$cmd" http ;; esac
     done < <(http_servers)
     while IFS='|' read -r name cmd; do
         profile_one "$name" "$cmd" echo
