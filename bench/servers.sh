@@ -11,6 +11,9 @@
 #            trips/s and server CPU per round trip
 #   profile  corio and libuv servers under valgrind --tool=callgrind: user-space
 #            instructions and system calls per request (needs valgrind)
+#   reuseport  corio_http with one loop, then with two (--loops 2: two threads,
+#            each its own loop and SO_REUSEPORT listener): wrk -t2 -c128
+#            requests/s, beside the core count and the load average
 #
 # Every measurement starts a fresh server process, pinned to CPU 0, with the
 # load generator pinned to CPU 1; the servers take turns (A B C A B C ...)
@@ -24,7 +27,7 @@
 # keeps the raw result lines in $BENCH_BUILD/servers-results/.  It prints;
 # it asserts nothing.
 #
-# Usage: bench/servers.sh [SECTION...]   http idle echo profile (default: all)
+# Usage: bench/servers.sh [SECTION...]   http idle echo profile reuseport (default: all)
 #   BENCH_BUILD=dir     build directory (default: build/bench in the source
 #                       tree), configured like bench/run's if it is not yet
 #   BENCH_RUNS=n        rounds (default 5)
@@ -46,7 +49,7 @@ bin=$build/bench/servers
 results=$build/servers-results
 hz=$(getconf CLK_TCK)
 
-sections=(http idle echo profile)
+sections=(http idle echo profile reuseport)
 
 # ------------------------------------------------------------------ set-up
 
@@ -81,10 +84,10 @@ niced=()
 
 # "name|command" (the command takes port 0 and prints its port on its first
 # line).  Baselines whose binary is missing are left out.  corio-wait-first
-# is corio_http waiting for readiness after a short read, as libuv does,
-# instead of trying the read first (see corio_http.c): the difference is one
-# recv() per request that fails with EAGAIN.  corio-sample is
-# samples/http_server.c, when it is there.
+# is corio_http waiting for readiness after a short read with an explicit
+# CO_WAIT_READABLE (see corio_http.c): once a recv() per request less than
+# corio, it now matches what the drained bit makes corio do by itself.
+# corio-sample is samples/http_server.c, when it is there.
 http_servers() {
     echo "corio|$bin/corio_http 0"
     echo "corio-wait-first|$bin/corio_http 0 --wait-first"
@@ -176,15 +179,15 @@ total() {
         END { print s + 0 }" "$1"
 }
 
-# paired FILE KEY NAME: "median min max" of KEY of NAME over KEY of libuv,
-# round by round.
+# paired FILE KEY NAME [BASE]: "median min max" of KEY of NAME over KEY of
+# BASE (default libuv), round by round.
 paired() {
-    awk -v key="$2" -v name="$3" "\$1 == \"result\" { $read_fields
+    awk -v key="$2" -v name="$3" -v base="${4:-libuv}" "\$1 == \"result\" { $read_fields
             if (key in f) val[f[\"name\"], f[\"round\"]] = f[key] + 0; rounds[f[\"round\"]] = 1 }
         END {
             for (r in rounds)
-                if ((name, r) in val && (\"libuv\", r) in val && val[\"libuv\", r] > 0)
-                    v[n++] = val[name, r] / val[\"libuv\", r]
+                if ((name, r) in val && (base, r) in val && val[base, r] > 0)
+                    v[n++] = val[name, r] / val[base, r]
             $summarise }" "$1"
 }
 
@@ -243,12 +246,18 @@ bench_http() {
             "$(total "$file" errors "$name")"
     done < <(http_servers)
     echo
-    for name in corio corio-wait-first corio-sample; do
-        local c
-        c=$(med "$(paired "$file" cpu_per_req_ns "$name")")
-        [ "$c" = "-" ] && continue
-        echo "- target, $name: server CPU per request <= 1.0x libuv's: $c, $(verdict "$c" 1.0)"
+    echo "| server | CPU/request vs corio |"
+    echo "|---|---|"
+    for name in corio-wait-first corio-sample; do
+        printf '| %s | %s |\n' "$name" "$(show "$(paired "$file" cpu_per_req_ns "$name" corio)" 2)"
     done
+    echo
+    local c
+    c=$(med "$(paired "$file" cpu_per_req_ns corio)")
+    [ "$c" = "-" ] || echo "- target, corio: server CPU per request <= 0.9x libuv's: $c, $(verdict "$c" 0.9)"
+    c=$(med "$(paired "$file" cpu_per_req_ns corio-sample corio)")
+    [ "$c" = "-" ] ||
+        echo "- target, corio-sample: server CPU per request <= 1.2x corio's: $c, $(verdict "$c" 1.2)"
 }
 
 # --------------------------------------------------------------------- idle
@@ -284,11 +293,13 @@ bench_idle() {
             "$(show "$(paired "$file" bytes_per_conn "$name")" 2)"
     done < <(idle_servers)
     echo
+    local name limit b
     for name in corio corio-sample; do
-        local b
+        limit=256
+        [ "$name" = corio-sample ] && limit=1024
         b=$(med "$(stats "$file" bytes_per_conn "$name")")
         [ "$b" = "-" ] && continue
-        echo "- target, $name: <= 256 bytes per idle keep-alive connection: $b, $(verdict "$b" 256)"
+        echo "- target, $name: <= $limit bytes per idle keep-alive connection: $b, $(verdict "$b" $limit)"
     done
 }
 
@@ -343,11 +354,18 @@ callgrind_counts() {
         }' "$1"
 }
 
-# One server under callgrind for 3 s of load; prints its row.
+# One server under callgrind for 3 s of load, counted from after 1 s of
+# warm-up (the start-up's dynamic linking is not a request's); prints its
+# row.
 profile_one() {
     local name=$1 cmd=$2 load=$3 out count
     out=$(mktemp)
     start_server "$cmd" valgrind --tool=callgrind --callgrind-out-file="$out"
+    case $load in
+    http) "${load_cpu[@]}" wrk -t1 -c64 -d1s "http://127.0.0.1:$server_port/" </dev/null >/dev/null ;;
+    echo) "${load_cpu[@]}" "$bin/echo_load" "$server_port" 64 64 1 </dev/null >/dev/null ;;
+    esac
+    callgrind_control -z "$server_pid" >/dev/null 2>&1 || true
     case $load in
     http) count=$("${load_cpu[@]}" wrk -t1 -c64 -d3s "http://127.0.0.1:$server_port/" </dev/null |
         awk '/requests in/ { print $1 }') ;;
@@ -370,16 +388,79 @@ bench_profile() {
         printf '\n(no valgrind: profile left out)\n'
         return 0
     fi
-    printf '\n### Per request, in user space: valgrind --tool=callgrind, 3 s of the same load\n\n'
+    printf '\n### Per request, in user space: valgrind --tool=callgrind, 3 s of the same load after 1 s of warm-up\n\n'
     echo "| load | server | instructions | recv()/read() | send()/write() | epoll_wait() |"
     echo "|---|---|---|---|---|---|"
     local name cmd
     while IFS='|' read -r name cmd; do
-        case $name in corio | corio-wait-first | libuv) profile_one "$name" "$cmd" http ;; esac
+        case $name in corio | corio-wait-first | corio-sample | libuv) profile_one "$name" "$cmd" http ;; esac
     done < <(http_servers)
     while IFS='|' read -r name cmd; do
         profile_one "$name" "$cmd" echo
     done < <(echo_servers)
+}
+
+# ---------------------------------------------------------------- reuseport
+
+# One loop against two on SO_REUSEPORT: requests/s under wrk -t2 -c128.
+# Two loops can only go twice as fast with two cores free for them, and
+# wrk needs cores of its own: with 4 CPUs or more the server gets CPUs 0-1
+# and wrk the rest; with fewer, nothing is pinned and all share, which the
+# figures then show.
+bench_reuseport() {
+    local file=$results/reuseport.txt cpus loops out rps load_before load_after r
+    local -a saved_server=("${server_cpu[@]}") saved_load=("${load_cpu[@]}")
+    cpus=$(nproc)
+    server_cpu=()
+    load_cpu=()
+    if command -v taskset >/dev/null && [ "$cpus" -ge 4 ]; then
+        server_cpu=(taskset -c 0-1)
+        load_cpu=(taskset -c "2-$((cpus - 1))")
+    fi
+    load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+    : >"$file"
+    for ((r = 0; r < runs; r++)); do
+        for loops in 1 2; do
+            start_server "$bin/corio_http 0 --loops $loops"
+            [ "$warmup" = 0 ] || "${niced[@]}" "${load_cpu[@]}" wrk -t2 -c128 -d"${warmup}s" \
+                "http://127.0.0.1:$server_port/" </dev/null >/dev/null
+            out=$("${niced[@]}" "${load_cpu[@]}" wrk -t2 -c128 -d"${seconds}s" \
+                "http://127.0.0.1:$server_port/" </dev/null) || out=
+            stop_server
+            rps=$(awk '/^Requests\/sec/ { print $2 }' <<<"$out")
+            if [ -z "$rps" ]; then
+                echo "servers.sh: reuseport: $loops loops failed (run left out)" >&2
+                continue
+            fi
+            echo "result round=$r name=$loops-loop rps=$rps" >>"$file"
+        done
+    done
+    load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+    server_cpu=("${saved_server[@]}")
+    load_cpu=("${saved_load[@]}")
+
+    printf '\n### SO_REUSEPORT: corio_http --loops 1 and 2, wrk -t2 -c128 -d%ss, %s rounds\n\n' \
+        "$seconds" "$runs"
+    local where="the server on CPUs 0-1, wrk on the rest"
+    [ "$cpus" -ge 4 ] || where="nothing pinned: the server's loops and wrk share the $cpus CPUs"
+    echo "$cpus CPUs (nproc); load average (1, 5, 15 min) $load_before before, $load_after after; $where"
+    echo
+    echo "| loops | requests/s | vs one loop |"
+    echo "|---|---|---|"
+    for loops in 1 2; do
+        printf '| %s | %s | %s |\n' "$loops" "$(show "$(stats "$file" rps "$loops-loop")" 0)" \
+            "$(show "$(paired "$file" rps "$loops-loop" 1-loop)" 2)"
+    done
+    echo
+    local x
+    x=$(med "$(paired "$file" rps 2-loop 1-loop)")
+    if [ "$cpus" -ge 4 ]; then
+        echo "- target, two loops: >= 1.8x one loop's requests/s with two cores free: $x," \
+            "$(awk -v v="$x" 'BEGIN { if (v == "-") print "not measured"; else print (v >= 1.8 ? "met" : "MISSED") }')"
+    else
+        echo "- target, two loops: >= 1.8x one loop's requests/s with two cores free: $x," \
+            "not measurable here ($cpus CPUs shared by the server and wrk)"
+    fi
 }
 
 # ---------------------------------------------------------------------- main

@@ -64,7 +64,6 @@ typedef struct acceptor {
     co_gen gen;
     server *srv;
     co_io io;
-    co_addr peer;
     bool holding; /* a slot, taken before the accept */
 } acceptor;
 
@@ -76,7 +75,7 @@ static int acceptor_fn(co_gen *g)
     for (;;) {
         CO_SEM_ACQUIRE(self, &srv->slots);
         self->holding = true;
-        CO_ACCEPT(self, &self->io, srv->lfd, &self->peer);
+        CO_ACCEPT(self, &self->io, srv->lfd, NULL);
         if (self->io.result < 0) {
             /* out of fds: CO_ACCEPT has already paused; try again */
             if (self->io.result != -EMFILE && self->io.result != -ENFILE &&
@@ -88,7 +87,7 @@ static int acceptor_fn(co_gen *g)
             continue;
         }
         self->holding = false;
-        if (!conn_start(srv, (int)self->io.result, &self->peer))
+        if (!conn_start(srv, (int)self->io.result))
             co_sem_release(&srv->slots);
     }
     CO_FINALLY(self) {
@@ -387,6 +386,7 @@ int main(int argc, char **argv)
     if (srv.lfd >= 0)
         co_fd_close(loop, srv.lfd);
     co_loop_free(loop);
+    server_free_spares(&srv);
     if (srv.root_fd >= 0)
         close(srv.root_fd);
     co_tls_free(srv.tls);

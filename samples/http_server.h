@@ -45,7 +45,8 @@ typedef struct server {
     co_event signal;  /* SIGINT or SIGTERM came */
     co_event changed; /* a connection ended, or a signal was counted */
     conn *conns;      /* the live connections, newest first */
-    int nconns, signals;
+    struct request *spare; /* request blocks kept for the next requests */
+    int nconns, signals, nspare;
     bool stopping;
 } server;
 
@@ -96,37 +97,50 @@ typedef struct file_open {
     int64_t size;
 } file_open;
 
+#define OUT_CAP 1024  /* a response head, and an in-memory body after it */
+#define LINE_CAP 160  /* the request line, as the log shows it */
+
+/*
+ * What a request needs from its first byte until it is answered: the
+ * bytes received, the parser, the route, the response.  A connection takes
+ * one when a request's first byte is there and gives it back once it has
+ * answered with nothing more received, so that an idle keep-alive
+ * connection holds only its task (http_server_conn.c keeps a few spare).
+ */
+typedef struct request {
+    struct request *next_spare;
+    http_parser parser;
+    http_chunked chunked;
+    int64_t body_left, body_seen;
+    int method, minor, status;
+    bool keep_alive;
+    char line[LINE_CAP]; /* --log: the request line */
+    char file[PATH_CAP];
+    /* the response: its head, then (when it fits) an in-memory body */
+    char out[OUT_CAP];
+    size_t head_len, out_len, body_len;
+    const char *body; /* the body when it did not go into out */
+    char text[64];    /* an error page's body */
+    int64_t sent;
+    co_file_job job;
+    file_open open;
+    char *chunk;
+    char buf[]; /* received and not yet used: server.limits.max_head + 1 */
+} request;
+
 struct conn {
     co_gen gen;
     server *srv;
     conn *prev, *next;
     int fd;
+    bool secure; /* the handshake is done: I/O goes through stream */
+    bool idle;   /* waiting for a request to start */
     co_stream *stream; /* HTTPS: the TLS stream over fd, which it owns */
-    bool secure;       /* the handshake is done: I/O goes through stream */
-    bool idle; /* waiting for a request to start */
-    char peer[64];
-    char *buf; /* bytes received and not yet used: a head, a body, what follows */
+    request *rq; /* the request being read or answered, or NULL */
+    char *buf;   /* rq->buf: bytes received and not yet used */
     size_t len, cap;
-    http_parser parser;
-    http_chunked chunked;
-    int64_t body_left, body_seen;
     unsigned served;
     int thrown; /* what the last step raised: 0, CO_ETIMEOUT, CO_ECANCELLED */
-    /* the request being answered */
-    int method, minor, status;
-    bool keep_alive;
-    char request[160]; /* its line, for the log */
-    char file[PATH_CAP];
-    /* the response */
-    char head[640];
-    size_t head_len;
-    const char *body;
-    size_t body_len;
-    int64_t sent;
-    char text[64];
-    co_file_job job;
-    file_open open;
-    char *chunk;
     timed t;
 };
 
@@ -134,10 +148,13 @@ struct conn {
 
 /* http_server_conn.c: a task for the accepted fd, false (the fd closed)
  * when none can be had; the idle connections closed, for a stop; a peer's
- * address as text ("127.0.0.1:80", "[::1]:80"). */
-bool conn_start(server *srv, int fd, const co_addr *peer);
+ * address as text ("127.0.0.1:80", "[::1]:80"), and a connection's; the
+ * spare request blocks freed. */
+bool conn_start(server *srv, int fd);
 void conn_close_idle(server *srv);
 void format_peer(const co_addr *a, char *out, size_t cap);
+void conn_peer(const conn *c, char *out, size_t cap);
+void server_free_spares(server *srv);
 /* Drops the first n bytes of what c has received. */
 void conn_drop(conn *c, size_t n);
 

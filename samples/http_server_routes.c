@@ -44,18 +44,20 @@ size_t chunk_size(int64_t left) { return left < FILE_CHUNK ? (size_t)left : FILE
 
 void log_request(const conn *c, int64_t bytes)
 {
+    char peer[64];
     if (!c->srv->opt.log)
         return;
-    printf("%s \"%s\" %d %lld\n", c->peer, c->request, c->status, (long long)bytes);
+    conn_peer(c, peer, sizeof peer);
+    printf("%s \"%s\" %d %lld\n", peer, c->rq->line, c->rq->status, (long long)bytes);
     fflush(stdout);
 }
 
 /* The response's Connection, now that the request is known. */
 enum http_connection connection_of(const conn *c)
 {
-    if (!c->keep_alive || c->srv->stopping)
+    if (!c->rq->keep_alive || c->srv->stopping)
         return HTTP_CLOSE;
-    return c->minor == 0 ? HTTP_KEEP_ALIVE : HTTP_KEEP;
+    return c->rq->minor == 0 ? HTTP_KEEP_ALIVE : HTTP_KEEP;
 }
 
 /* Whether the connection can go on after a response of this status: not
@@ -66,55 +68,68 @@ bool keeps_stream(int status)
     return status < 400 || status == 403 || status == 404 || status == 405;
 }
 
-/* The response head and in-memory body for c->status: the greeting, an
- * error page, or (c->open.fd open) a file's head. */
+/* The response for rq->status: the greeting, an error page, or (rq->open.fd
+ * open) a file's head.  An in-memory body goes into rq->out right after
+ * the head, so that one write sends both. */
 void make_response(conn *c)
 {
-    const char *type = "text/plain; charset=utf-8", *extra = NULL;
+    request *rq = c->rq;
+    const char *type = "text/plain; charset=utf-8", *extra = NULL, *body = "Hello, world!";
     int64_t length;
 
-    c->body = "Hello, world!";
-    if (c->open.fd >= 0) {
-        type = http_content_type(c->file);
-        c->body = "";
-    } else if (c->status >= 400) {
-        snprintf(c->text, sizeof c->text, "%d %s\n", c->status, http_reason(c->status));
-        c->body = c->text;
+    if (rq->open.fd >= 0) {
+        type = http_content_type(rq->file);
+        body = "";
+    } else if (rq->status >= 400) {
+        snprintf(rq->text, sizeof rq->text, "%d %s\n", rq->status, http_reason(rq->status));
+        body = rq->text;
     }
-    if (!keeps_stream(c->status))
-        c->keep_alive = false;
-    if (c->status == 405)
+    if (!keeps_stream(rq->status))
+        rq->keep_alive = false;
+    if (rq->status == 405)
         extra = "Allow: GET, HEAD\r\n";
-    c->body_len = strlen(c->body);
-    length = c->open.fd >= 0 ? c->open.size : (int64_t)c->body_len;
-    c->head_len = http_response_head(c->head, sizeof c->head, c->status, type, length,
+    rq->body_len = strlen(body);
+    length = rq->open.fd >= 0 ? rq->open.size : (int64_t)rq->body_len;
+    rq->head_len = http_response_head(rq->out, sizeof rq->out, rq->status, type, length,
                                       connection_of(c), extra);
-    if (c->method == HTTP_METHOD_HEAD)
-        c->body_len = 0;
+    if (rq->method == HTTP_METHOD_HEAD)
+        rq->body_len = 0;
+    rq->out_len = rq->head_len;
+    rq->body = NULL;
+    if (rq->body_len == 0)
+        return;
+    if (rq->body_len <= sizeof rq->out - rq->head_len) {
+        memcpy(rq->out + rq->head_len, body, rq->body_len);
+        rq->out_len += rq->body_len;
+    } else {
+        rq->body = body; /* static, or rq->text: it outlives the send */
+    }
 }
 
 /* Copies what the log needs of the request line before the head goes. */
 static void remember_request(conn *c)
 {
-    const http_message *m = &c->parser.msg;
+    request *rq = c->rq;
+    const http_message *m = &rq->parser.msg;
     int target = m->target_len > 100 ? 100 : (int)m->target_len;
-    snprintf(c->request, sizeof c->request, "%.*s %.*s%s HTTP/1.%d", (int)m->method_len,
+    snprintf(rq->line, sizeof rq->line, "%.*s %.*s%s HTTP/1.%d", (int)m->method_len,
              c->buf + m->method_off, target, c->buf + m->target_off,
              target < (int)m->target_len ? "..." : "", m->minor);
 }
 
-/* Where the request goes: 0 for a file to open (c->file), else the status
+/* Where the request goes: 0 for a file to open (rq->file), else the status
  * of a response held in memory. */
 static int route(conn *c)
 {
-    const http_message *m = &c->parser.msg;
+    request *rq = c->rq;
+    const http_message *m = &rq->parser.msg;
     int n;
     if (m->method == HTTP_METHOD_OTHER)
         return 405;
-    n = http_path_to_file(c->buf + m->path_off, m->path_len, c->file, sizeof c->file);
+    n = http_path_to_file(c->buf + m->path_off, m->path_len, rq->file, sizeof rq->file);
     if (n == HTTP_PATH_BAD || n == HTTP_PATH_LONG)
         return -n;
-    if (n == 0 || strcmp(c->file, "hello") == 0)
+    if (n == 0 || strcmp(rq->file, "hello") == 0)
         return 200;
     if (n < 0 || c->srv->root_fd < 0)
         return 404;
@@ -122,28 +137,30 @@ static int route(conn *c)
 }
 
 /* Takes the parsed head in: the request's properties, its route, and the
- * way its body (if any) is to be read. */
+ * way its body (if any) is to be read.  The request line is copied for the
+ * log only when there is one. */
 void take_request(conn *c)
 {
-    const http_message *m = &c->parser.msg;
-    c->method = m->method;
-    c->minor = m->minor;
-    c->keep_alive = m->keep_alive;
-    remember_request(c);
-    c->status = route(c);
-    c->body_left = !m->chunked && m->content_length > 0 ? m->content_length : 0;
-    c->body_seen = 0;
-    http_chunked_init(&c->chunked);
+    request *rq = c->rq;
+    const http_message *m = &rq->parser.msg;
+    rq->method = m->method;
+    rq->minor = m->minor;
+    rq->keep_alive = m->keep_alive;
+    if (c->srv->opt.log)
+        remember_request(c);
+    rq->status = route(c);
+    rq->body_left = !m->chunked && m->content_length > 0 ? m->content_length : 0;
+    rq->body_seen = 0;
+    http_chunked_init(&rq->chunked);
     conn_drop(c, m->head_len);
-    if (c->body_left > c->srv->opt.max_body) {
-        c->status = 413;
-    } else if (m->expect_continue && (m->chunked || c->body_left > 0)) {
+    if (rq->body_left > c->srv->opt.max_body) {
+        rq->status = 413;
+    } else if (m->expect_continue && (m->chunked || rq->body_left > 0)) {
         /* no "100 Continue": answer at once, and close rather than guess
            whether the client sends its body anyway */
-        c->keep_alive = false;
-        c->body_left = 0;
+        rq->keep_alive = false;
+        rq->body_left = 0;
     } else if (m->chunked) {
-        c->body_left = -1;
+        rq->body_left = -1;
     }
 }
-

@@ -2,10 +2,14 @@
  * corio_http.c -- the benchmark's HTTP hello server on corio: one task per
  * connection, answering every GET with "Hello, world!" and keep-alive.
  *
- *     corio_http PORT [--wait-first]
+ *     corio_http PORT [--wait-first] [--loops N]
  *                            listens on 127.0.0.1:PORT (0: any free port)
  *
  * It prints "listening on PORT" once it accepts, then serves until killed.
+ * With --loops N it runs N threads, each with a loop of its own and a
+ * listening socket of its own on the same port (SO_REUSEPORT), among which
+ * the kernel spreads the connections: how a corio server uses more than
+ * one core (bench/servers.sh's reuseport section).
  * It does what uv_http.c does, in the same way where the libraries allow
  * (hello.h): the bytes read go to one buffer shared by every connection of
  * the loop, as libuv's alloc callback hands out one static buffer.  A task
@@ -16,28 +20,31 @@
  * task (co_task + this frame) and its slot in the reactor's fd table, and
  * no buffer.
  *
- * CO_RECV tries the read first and waits only if nothing is there, as
- * asyncio's sock_recv does.  A keep-alive client sends its next request
- * only after the reply, so the read that follows a reply almost always
- * finds nothing: one recv() per request fails with EAGAIN.  --wait-first
- * does what libuv does after a short read: it waits for readiness before
- * reading again when the last read did not fill the buffer (the fd is
- * still in the epoll set, so that wait costs no system call).  The two
- * variants show what that extra recv() costs.
+ * A keep-alive client sends its next request only after the reply, so the
+ * read that follows a reply almost always finds nothing.  CO_RECV knows:
+ * after a read that did not fill its buffer the fd is drained, and the
+ * next CO_RECV waits for readiness before it reads, as libuv does (the fd
+ * is still in the epoll set, so that wait costs no system call).
+ * --wait-first does the same from the program, with CO_WAIT_READABLE
+ * before each CO_RECV after a short read: it once showed what the recv()
+ * that failed with EAGAIN cost, and now costs what corio does by itself.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <corio/corio.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hello.h"
 
-/* Read into by whichever task is running: see above. */
-static char inbuf[65536];
+/* Read into by whichever task of the thread's loop is running: see above. */
+static _Thread_local char inbuf[65536];
 static bool wait_first;
+
+#define LOOPS_MAX 64
 
 typedef struct {
     co_gen gen;
@@ -101,34 +108,74 @@ static int acceptor_fn(co_gen *g)
     CO_END(self);
 }
 
-int main(int argc, char **argv)
+/* One loop serving one listening socket, on the thread that runs it. */
+static void *serve(void *arg)
 {
+    int lfd = (int)(intptr_t)arg, rc;
     co_loop *loop;
-    co_addr addr;
     acceptor *a;
-    int rc;
-
-    if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "--wait-first") != 0)) {
-        fprintf(stderr, "usage: %s PORT [--wait-first]\n", argv[0]);
-        return 2;
-    }
-    wait_first = argc == 3;
-    hello_init();
-    if ((rc = co_addr_ip(&addr, "127.0.0.1", atoi(argv[1]))) < 0 ||
-        (rc = co_loop_new(&loop, NULL)) < 0) {
-        fprintf(stderr, "%s: %s\n", argv[0], co_strerror(rc));
-        return 1;
+    if ((rc = co_loop_new(&loop, NULL)) < 0) {
+        fprintf(stderr, "corio_http: %s\n", co_strerror(rc));
+        exit(1);
     }
     a = CO_NEW(loop, acceptor, acceptor_fn);
-    if (a == NULL || (a->lfd = co_listen(&addr, -1, 0)) < 0 || co_sockname(a->lfd, &addr) < 0) {
-        fprintf(stderr, "%s: cannot listen on port %s\n", argv[0], argv[1]);
-        return 1;
+    if (a == NULL) {
+        fprintf(stderr, "corio_http: %s\n", co_strerror(CO_ENOMEM));
+        exit(1);
     }
-    printf("listening on %d\n", co_addr_port(&addr));
-    fflush(stdout);
+    a->lfd = lfd;
     rc = co_run(loop, &a->gen);
     co_loop_free(loop);
-    if (rc < 0)
-        fprintf(stderr, "%s: %s\n", argv[0], co_strerror(rc));
-    return rc < 0;
+    if (rc < 0) {
+        fprintf(stderr, "corio_http: %s\n", co_strerror(rc));
+        exit(1);
+    }
+    return NULL;
+}
+
+static void usage(const char *prog)
+{
+    fprintf(stderr, "usage: %s PORT [--wait-first] [--loops N]\n", prog);
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    int lfds[LOOPS_MAX], loops = 1, port, rc;
+    pthread_t threads[LOOPS_MAX];
+    co_addr addr;
+
+    if (argc < 2)
+        usage(argv[0]);
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--wait-first") == 0)
+            wait_first = true;
+        else if (strcmp(argv[i], "--loops") == 0 && i + 1 < argc)
+            loops = atoi(argv[++i]);
+        else
+            usage(argv[0]);
+    }
+    if (loops < 1 || loops > LOOPS_MAX)
+        usage(argv[0]);
+    hello_init();
+    /* the first socket picks the port (for PORT 0), the others share it */
+    port = atoi(argv[1]);
+    for (int i = 0; i < loops; i++) {
+        if ((rc = co_addr_ip(&addr, "127.0.0.1", port)) < 0 ||
+            (lfds[i] = co_listen(&addr, -1, loops > 1 ? CO_LISTEN_REUSEPORT : 0)) < 0 ||
+            co_sockname(lfds[i], &addr) < 0) {
+            fprintf(stderr, "%s: cannot listen on port %d\n", argv[0], port);
+            return 1;
+        }
+        port = co_addr_port(&addr);
+    }
+    printf("listening on %d\n", port);
+    fflush(stdout);
+    for (int i = 1; i < loops; i++)
+        if (pthread_create(&threads[i], NULL, serve, (void *)(intptr_t)lfds[i]) != 0) {
+            fprintf(stderr, "%s: cannot start a thread\n", argv[0]);
+            return 1;
+        }
+    serve((void *)(intptr_t)lfds[0]); /* runs until killed */
+    return 0;
 }

@@ -599,12 +599,42 @@ static void skim_value(http_parser *p, const char *buf, size_t len)
         p->pos++;
 }
 
+/* The same for a method, a field name, an origin-form target (up to a
+ * '%', whose escape the per-byte steps check) and an "HTTP/1.x" version:
+ * the bytes the per-byte steps would pass changing nothing, within both
+ * limits (the line's too on the first line), so that any byte that could
+ * fail still meets its step. */
+static void skim_token(http_parser *p, const char *buf, size_t len)
+{
+    size_t end = len < p->lim.max_head ? len : p->lim.max_head;
+    bool request_line = p->state == S_START && p->kind == KIND_REQUEST;
+    if (p->state == S_START && p->line + p->lim.max_line < end)
+        end = p->line + p->lim.max_line; /* (wrapped past SIZE_MAX: no skim, still right) */
+    if ((p->state == S_FIELDS && p->at == L_NAME) || (request_line && p->at == L_METHOD)) {
+        while (p->pos < end && http_is_tchar((unsigned char)buf[p->pos]))
+            p->pos++;
+    } else if (request_line && p->at == L_TARGET && p->pct == 0 &&
+               (p->form == T_ORIGIN || p->form == T_ABS_PATH)) {
+        while (p->pos < end && buf[p->pos] != '%' && is_uri_char((unsigned char)buf[p->pos]))
+            p->pos++;
+    } else if (request_line && p->at == L_VERSION && p->count == 0 && p->pos + 8 <= end &&
+               memcmp(buf + p->pos, "HTTP/1.", 7) == 0 &&
+               http_is_digit((unsigned char)buf[p->pos + 7])) {
+        p->msg.minor = buf[p->pos + 7] - '0';
+        p->count = 8;
+        p->pos += 8;
+    }
+}
+
 int http_parse(http_parser *p, const char *buf, size_t len)
 {
     while (p->state != S_DONE && p->state != S_ERROR && p->pos < len) {
         int rc;
-        if (p->at == L_VALUE && !p->cr) {
-            skim_value(p, buf, len);
+        if (!p->cr) {
+            if (p->at == L_VALUE)
+                skim_value(p, buf, len);
+            else
+                skim_token(p, buf, len);
             if (p->pos == len)
                 break;
         }

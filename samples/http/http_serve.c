@@ -7,6 +7,7 @@
 #include "http_chars.h"
 #include "http_parse.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -186,21 +187,85 @@ void http_format_date(char out[HTTP_DATE_SIZE], time_t t)
     out[HTTP_DATE_SIZE - 1] = '\0';
 }
 
+/* The Date of now, formatted again only when the second changes: a busy
+ * server formats it once a second, not once a request.  Per thread, so
+ * that heads can be made on any thread. */
+static const char *date_now(void)
+{
+    static _Thread_local time_t cached = (time_t)-1;
+    static _Thread_local char text[HTTP_DATE_SIZE];
+    time_t now = time(NULL);
+    if (now != cached) {
+        http_format_date(text, now);
+        cached = now;
+    }
+    return text;
+}
+
+/* A head being written: a cursor into out, which stops at the end. */
+typedef struct head_out {
+    char *p, *end;
+    bool over; /* something did not fit */
+} head_out;
+
+static void put(head_out *o, const char *s, size_t n)
+{
+    if ((size_t)(o->end - o->p) < n) {
+        o->over = true;
+        return;
+    }
+    memcpy(o->p, s, n);
+    o->p += n;
+}
+
+static void put_str(head_out *o, const char *s) { put(o, s, strlen(s)); }
+
+/* A number >= 0 in decimal. */
+static void put_number(head_out *o, int64_t v)
+{
+    char digits[20];
+    size_t i = sizeof digits;
+    do
+        digits[--i] = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    put(o, digits + i, sizeof digits - i);
+}
+
+/* Put together piece by piece, without printf: a head is made for every
+ * response, and formatting it was most of a small response's cost. */
 size_t http_response_head(char *out, size_t cap, int status, const char *type, int64_t length,
                           enum http_connection conn, const char *extra)
 {
-    char date[HTTP_DATE_SIZE], type_line[128] = "", length_line[48] = "";
-    int n;
-    http_format_date(date, time(NULL));
-    if (type)
-        snprintf(type_line, sizeof type_line, "Content-Type: %s\r\n", type);
-    if (length >= 0)
-        snprintf(length_line, sizeof length_line, "Content-Length: %lld\r\n", (long long)length);
-    n = snprintf(out, cap, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: corio-http\r\n%s%s%s%s\r\n",
-                 status, http_reason(status), date, type_line, length_line,
-                 conn == HTTP_CLOSE        ? "Connection: close\r\n"
-                 : conn == HTTP_KEEP_ALIVE ? "Connection: keep-alive\r\n"
-                                           : "",
-                 extra ? extra : "");
-    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+    head_out o = {out, out + cap, false};
+    if (cap == 0)
+        return 0;
+    o.end--; /* room for the NUL */
+    put_str(&o, "HTTP/1.1 ");
+    put_number(&o, status < 0 ? 0 : status);
+    put(&o, " ", 1);
+    put_str(&o, http_reason(status));
+    put_str(&o, "\r\nDate: ");
+    put(&o, date_now(), HTTP_DATE_SIZE - 1);
+    put_str(&o, "\r\nServer: corio-http\r\n");
+    if (type) {
+        put_str(&o, "Content-Type: ");
+        put_str(&o, type);
+        put_str(&o, "\r\n");
+    }
+    if (length >= 0) {
+        put_str(&o, "Content-Length: ");
+        put_number(&o, length);
+        put_str(&o, "\r\n");
+    }
+    if (conn == HTTP_CLOSE)
+        put_str(&o, "Connection: close\r\n");
+    else if (conn == HTTP_KEEP_ALIVE)
+        put_str(&o, "Connection: keep-alive\r\n");
+    if (extra)
+        put_str(&o, extra);
+    put(&o, "\r\n", 2);
+    if (o.over)
+        return 0;
+    *o.p = '\0';
+    return (size_t)(o.p - out);
 }

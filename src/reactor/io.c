@@ -421,16 +421,24 @@ static int connect_step(co_io *io)
     return wait_for(io, CO_WRITABLE);
 }
 
+/* A read that got less than it asked for left the fd drained: the next
+ * one waits for readiness first (reactor.h), saving a recv that fails. */
 static int recv_step(co_io *io)
 {
     char *buf = io->buf.in;
+    co_reactor *r = co__loop()->reactor;
     for (;;) {
         ssize_t n;
+        size_t want = io->len - io->done;
         if (io->done == io->len && (io->op == OP_RECV_EXACTLY || io->len == 0))
             return finish(io, (ssize_t)io->done);
-        n = recv(io->fd, buf + io->done, io->len - io->done, 0);
+        if (co__fd_drained(r, io->fd))
+            return wait_for(io, CO_READABLE);
+        n = recv(io->fd, buf + io->done, want, 0);
         if (n > 0) {
             io->done += (size_t)n;
+            if ((size_t)n < want)
+                co__fd_set_drained(r, io->fd);
             if (io->op == OP_RECV)
                 return finish(io, n);
             continue;

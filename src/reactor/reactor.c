@@ -6,7 +6,9 @@
  *
  * Interest in an fd is dropped lazily: a woken task usually waits on the
  * same fd again, so the backend keeps watching it until an event arrives
- * that nobody waits for.  In the steady state a wait costs no syscall.
+ * that nobody waits for.  In the steady state a wait costs no syscall; and
+ * a read that emptied the fd marks it drained (reactor.h), so that the next
+ * read waits for readiness instead of failing with EAGAIN first.
  */
 #include "reactor.h"
 
@@ -94,6 +96,8 @@ void co__fd_ready(co_reactor *r, int fd, uint32_t gen, unsigned events)
     s = slot(r, fd);
     if (s == NULL || s->gen != gen)
         return; /* an event for an fd closed since, whose number may be reused */
+    if (events & (CO_READABLE | CO__FD_ERROR))
+        s->drained = false; /* bytes (or an end, an error) to read again */
     waited = (s->reader ? CO_READABLE : 0u) | (s->writer ? CO_WRITABLE : 0u);
     if (s->reader && (events & (CO_READABLE | CO__FD_ERROR)))
         wake_waiter(r, &s->reader, CO__W_FD);
@@ -167,6 +171,7 @@ void co_fd_forget(co_loop *loop, int fd)
     if (s->watched && !co__reactor_inherited(r)) /* a child must not edit the shared set */
         r->backend->watch(r, fd, s->gen, s->watched, 0);
     s->watched = 0;
+    s->drained = false;
     if (s->reader)
         wake_waiter(r, &s->reader, WOKE_BADF);
     if (s->writer)

@@ -41,6 +41,8 @@ typedef struct co_fd {
     uint32_t gen;             /* bumped when the fd is forgotten, so events
                                  for an old fd with a reused number drop   */
     uint8_t watched;          /* CO_READABLE | CO_WRITABLE the backend has  */
+    bool drained;             /* a read found the kernel's buffer empty and
+                                 no readiness was reported since           */
 } co_fd;
 
 /* The interface every backend implements. */
@@ -111,6 +113,31 @@ bool co__reactor_inherited(const co_reactor *r);
  * CO__FD_ERROR wakes both directions. */
 #define CO__FD_ERROR 4u
 void co__fd_ready(co_reactor *r, int fd, uint32_t gen, unsigned events);
+
+/*
+ * The drained bit.  A read that got fewer bytes than it asked for emptied
+ * the fd's kernel buffer, so the next read would most likely fail with
+ * EAGAIN: a keep-alive server's read after each reply does.  The reader
+ * marks the fd drained, and the next read waits for readiness first.  The
+ * backends are level-triggered, so bytes that came in between are
+ * reported by the very next poll: the wait costs a loop turn, never a lost
+ * wake-up.  The bit only counts while the backend watches the fd for
+ * reading -- then the wait is free; otherwise it would cost a watch call,
+ * and trying the read is cheaper -- and readiness or an error reported for
+ * the fd, or its close, clears it.  A TLS session buffers bytes above the
+ * fd, so TLS reads neither set nor honour it.
+ */
+static inline void co__fd_set_drained(co_reactor *r, int fd)
+{
+    if (r && fd >= 0 && fd < r->nfds && (r->fds[fd].watched & CO_READABLE))
+        r->fds[fd].drained = true;
+}
+
+/* Whether a read on fd should wait for readiness before it tries. */
+static inline bool co__fd_drained(const co_reactor *r, int fd)
+{
+    return r && fd >= 0 && fd < r->nfds && r->fds[fd].drained && (r->fds[fd].watched & CO_READABLE);
+}
 
 /* Current task waits until fd is ready for dir (CO_READABLE or
  * CO_WRITABLE): 0 (suspend), or an error. */

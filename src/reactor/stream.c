@@ -225,19 +225,27 @@ static int wait_fd(stream *s, unsigned want)
 }
 
 /* Reads what the fd has into the buffer: 1 something changed (bytes, end
- * of stream, an error), 0 the task now waits for the fd, <0 raise. */
+ * of stream, an error), 0 the task now waits for the fd, <0 raise.  A
+ * plain fd that a short read left drained is waited for first (reactor.h);
+ * TLS keeps bytes of its own above the fd, so it always tries. */
 static int fill(stream *s)
 {
     int rc = make_room(s);
+    co_reactor *r = s->tr ? NULL : s->loop->reactor;
     if (rc < 0) {
         finish(s, rc, s->rend - s->rstart, 0);
         return 1;
     }
+    if (co__fd_drained(r, s->fd))
+        return wait_fd(s, CO_READABLE);
     {
         unsigned want = CO_READABLE;
-        ssize_t k = co__stream_rd(s, s->rbuf + s->rend, s->rcap - s->rend, &want);
+        size_t room = s->rcap - s->rend;
+        ssize_t k = co__stream_rd(s, s->rbuf + s->rend, room, &want);
         if (k > 0) {
             s->rend += (size_t)k;
+            if ((size_t)k < room)
+                co__fd_set_drained(r, s->fd);
             return 1;
         }
         if (k == 0) {

@@ -1,13 +1,32 @@
 /*
  * helpers.c -- the HTTP samples' helpers that are not parsers (suite
  * `parse`): the mapping of request paths to files under the root, the
- * content types, the dates, and the response heads.
+ * content types, the dates, and the response heads -- whole, cut at their
+ * last byte, and with the Date that is formatted once a second (this file
+ * defines time(), which the helpers then call, to move the second).
  */
 #include "http/http_parse.h"
 
 #include <criterion/criterion.h>
 
 #include <string.h>
+#include <time.h>
+
+/* The wall clock the helpers see: the real one unless a test sets it. */
+static time_t fake_now = (time_t)-1;
+
+time_t time(time_t *t)
+{
+    struct timespec ts;
+    time_t now = fake_now;
+    if (now == (time_t)-1) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        now = ts.tv_sec;
+    }
+    if (t)
+        *t = now;
+    return now;
+}
 
 /* ------------------------------------------------------------ paths */
 
@@ -111,4 +130,56 @@ Test(parse, response_heads)
                  "too small a buffer");
     cr_assert_str_eq(http_reason(431), "Request Header Fields Too Large");
     cr_assert_str_eq(http_reason(299), "Unknown");
+}
+
+Test(parse, a_response_head_whole_and_cut_at_its_end)
+{
+    static const char want[] = "HTTP/1.1 200 OK\r\n"
+                               "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+                               "Server: corio-http\r\n"
+                               "Content-Type: text/html; charset=utf-8\r\n"
+                               "Content-Length: 1234567890123\r\n"
+                               "\r\n";
+    char out[256];
+    size_t n;
+    fake_now = 784111777;
+    n = http_response_head(out, sizeof out, 200, "text/html; charset=utf-8", 1234567890123,
+                           HTTP_KEEP, NULL);
+    cr_assert_str_eq(out, want);
+    cr_assert_eq(n, sizeof want - 1);
+    /* the head and its NUL fit exactly; one byte less, and it does not */
+    cr_assert_eq(http_response_head(out, sizeof want, 200, "text/html; charset=utf-8",
+                                    1234567890123, HTTP_KEEP, NULL),
+                 sizeof want - 1);
+    cr_assert_str_eq(out, want);
+    cr_assert_eq(http_response_head(out, sizeof want - 1, 200, "text/html; charset=utf-8",
+                                    1234567890123, HTTP_KEEP, NULL),
+                 0);
+    cr_assert_eq(http_response_head(out, 0, 200, NULL, 0, HTTP_KEEP, NULL), 0);
+    n = http_response_head(out, sizeof out, 413, NULL, 0, HTTP_CLOSE, NULL);
+    cr_assert_str_eq(out, "HTTP/1.1 413 Content Too Large\r\n"
+                          "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+                          "Server: corio-http\r\n"
+                          "Content-Length: 0\r\n"
+                          "Connection: close\r\n"
+                          "\r\n");
+    cr_assert_eq(n, strlen(out));
+}
+
+/* The Date is formatted once a second and kept: the same second gives the
+ * same text, the next second (or a clock set back) a new one. */
+Test(parse, the_date_follows_the_second)
+{
+    char out[256];
+    fake_now = 784111777;
+    http_response_head(out, sizeof out, 200, NULL, -1, HTTP_KEEP, NULL);
+    cr_assert_not_null(strstr(out, "\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n"), "%s", out);
+    http_response_head(out, sizeof out, 200, NULL, -1, HTTP_KEEP, NULL);
+    cr_assert_not_null(strstr(out, "\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n"), "%s", out);
+    fake_now++;
+    http_response_head(out, sizeof out, 200, NULL, -1, HTTP_KEEP, NULL);
+    cr_assert_not_null(strstr(out, "\r\nDate: Sun, 06 Nov 1994 08:49:38 GMT\r\n"), "%s", out);
+    fake_now = 0;
+    http_response_head(out, sizeof out, 200, NULL, -1, HTTP_KEEP, NULL);
+    cr_assert_not_null(strstr(out, "\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n"), "%s", out);
 }
