@@ -2,11 +2,11 @@
  * heap.c -- the loop's timers: an array-backed 4-ary min-heap of deadlines,
  * and beside it the lane, a ring of timers armed in deadline order.
  *
- * Heap entries carry the deadline beside the timer pointer so that sifting
- * compares numbers in one array instead of chasing pointers; each timer
+ * Heap entries carry the deadline and the arming sequence beside the timer
+ * pointer so that sifting compares numbers in one array instead of chasing
+ * pointers (ms sleeps share deadlines by the thousand); each timer
  * keeps its slot, which makes cancel O(log n) and the earliest deadline O(1).
- * Four children per node halve the tree's height against a binary heap and
- * keep a node's children in one cache line.
+ * Four children per node halve the tree's height against a binary heap.
  *
  * Most timers never need the heap: a loop's sleeps and timeouts of one
  * length are armed in the order they fall due, the clock only going forward.
@@ -29,28 +29,28 @@
 #define SIZE_CAP ((size_t)-1 / sizeof(co_heap_entry) / 2)
 #define MAX_CAP (SIZE_CAP < CO__LANE / 2 ? (uint32_t)SIZE_CAP : CO__LANE / 2)
 
-/* Whether timer a was armed before timer b (sequence numbers wrap: compare
- * their distance, not their values). */
-static bool armed_before(const co_timer *a, const co_timer *b)
+/* Whether what is due at (d, seq) fires before what is due at (e, eseq):
+ * sequence numbers wrap, so their distance is compared, not their values. */
+static bool fires_before(int64_t d, uint32_t seq, int64_t e, uint32_t eseq)
 {
-    return (int32_t)(a->seq - b->seq) < 0;
+    if (d != e)
+        return d < e;
+    return (int32_t)(seq - eseq) < 0;
 }
 
-/* Whether entry a fires before entry b. */
 static bool before(const co_heap_entry *a, const co_heap_entry *b)
 {
-    if (a->deadline != b->deadline)
-        return a->deadline < b->deadline;
-    return armed_before(a->timer, b->timer);
+    return fires_before(a->deadline, a->seq, b->deadline, b->seq);
 }
 
-/* A bigger array for `cap` entries, through the allocator hook. */
-static co_heap_entry *regrow(co_loop *loop, co_heap_entry *a, uint32_t *cap, uint32_t start)
+/* A bigger array for *cap entries of `size` bytes, through the allocator
+ * hook; *cap updated. */
+static void *regrow(co_loop *loop, void *a, uint32_t *cap, uint32_t start, size_t size)
 {
     uint32_t old = *cap, want = old ? old * 2 : start;
     if (old >= MAX_CAP)
         return NULL;
-    a = co__realloc(loop, a, old * sizeof *a, want * sizeof *a);
+    a = co__realloc(loop, a, old * size, want * size);
     if (a != NULL)
         *cap = want;
     return a;
@@ -63,6 +63,7 @@ static co_heap_entry *regrow(co_loop *loop, co_heap_entry *a, uint32_t *cap, uin
 static void place(co_heap *h, uint32_t i, const co_heap_entry *e)
 {
     h->a[i].deadline = e->deadline;
+    h->a[i].seq = e->seq;
     h->a[i].timer = e->timer;
     e->timer->slot = i + 1;
 }
@@ -103,12 +104,13 @@ static int heap_push(co_loop *loop, co_heap *h, co_timer *t, int64_t deadline)
 {
     co_heap_entry e;
     if (h->n == h->cap) {
-        co_heap_entry *a = regrow(loop, h->a, &h->cap, HEAP_START);
+        co_heap_entry *a = regrow(loop, h->a, &h->cap, HEAP_START, sizeof *a);
         if (a == NULL)
             return CO_ENOMEM;
         h->a = a;
     }
     e.deadline = deadline;
+    e.seq = t->seq;
     e.timer = t;
     sift_up(h, h->n++, &e);
     return 0;
@@ -122,6 +124,7 @@ static void heap_remove(co_heap *h, uint32_t i)
     if (i == h->n)
         return;
     last.deadline = h->a[h->n].deadline;
+    last.seq = h->a[h->n].seq;
     last.timer = h->a[h->n].timer;
     /* the last entry fills the hole, then moves whichever way it must */
     if (i > 0 && before(&last, &h->a[(i - 1) / D]))
@@ -130,9 +133,40 @@ static void heap_remove(co_heap *h, uint32_t i)
         sift_down(h, i, &last);
 }
 
+/* The top leaves.  The last entry, which fills its place, is as a rule
+ * among the latest (in a heap armed in deadline order, the very latest):
+ * instead of sinking it from the top, comparing it at every level, the
+ * hole sinks along the earlier child to the bottom, and the last entry
+ * rises from there as far as it must -- rarely a level. */
+static void heap_pop(co_heap *h)
+{
+    uint32_t i = 0, n;
+    co_heap_entry last;
+    h->a[0].timer->slot = 0;
+    n = --h->n;
+    if (n == 0)
+        return;
+    last.deadline = h->a[n].deadline;
+    last.seq = h->a[n].seq;
+    last.timer = h->a[n].timer;
+    for (;;) {
+        uint32_t first = i * D + 1, best, c, end;
+        if (first >= n)
+            break;
+        end = first + D < n ? first + D : n;
+        best = first;
+        for (c = first + 1; c < end; c++)
+            if (before(&h->a[c], &h->a[best]))
+                best = c;
+        place(h, i, &h->a[best]);
+        i = best;
+    }
+    sift_up(h, i, &last);
+}
+
 /* ------------------------------------------------------------------ lane */
 
-static co_heap_entry *lane_at(const co_heap *h, uint32_t pos)
+static co_lane_entry *lane_at(const co_heap *h, uint32_t pos)
 {
     return &h->lane[pos & (h->lane_cap - 1)];
 }
@@ -149,7 +183,7 @@ static void lane_compact(co_heap *h)
 {
     uint32_t p, q = h->head;
     for (p = h->head; p != h->tail; p++) {
-        co_heap_entry *from = lane_at(h, p), *to;
+        co_lane_entry *from = lane_at(h, p), *to;
         if (from->timer == NULL)
             continue;
         to = lane_at(h, q);
@@ -167,13 +201,13 @@ static void lane_compact(co_heap *h)
 static int lane_grow(co_loop *loop, co_heap *h)
 {
     uint32_t old = h->lane_cap, p;
-    co_heap_entry *a = regrow(loop, h->lane, &h->lane_cap, LANE_START);
+    co_lane_entry *a = regrow(loop, h->lane, &h->lane_cap, LANE_START, sizeof *a);
     if (a == NULL)
         return CO_ENOMEM;
     h->lane = a;
     for (p = h->head; p != h->tail; p++)
         if (p & old) {
-            co_heap_entry *from = &a[p & (old - 1)], *to = &a[(p & (old - 1)) + old];
+            co_lane_entry *from = &a[p & (old - 1)], *to = &a[(p & (old - 1)) + old];
             to->deadline = from->deadline;
             to->timer = from->timer;
         }
@@ -197,7 +231,7 @@ static int lane_room(co_loop *loop, co_heap *h)
 static void lane_append(co_heap *h, co_timer *t, int64_t deadline)
 {
     uint32_t pos = h->tail++;
-    co_heap_entry *e = lane_at(h, pos);
+    co_lane_entry *e = lane_at(h, pos);
     e->deadline = deadline;
     e->timer = t;
     t->slot = CO__LANE | (pos & ~CO__LANE);
@@ -245,38 +279,51 @@ int co__heap_push(co_loop *loop, co_timer *t, int64_t deadline)
     return heap_push(loop, h, t, deadline);
 }
 
-/* Disarms t; a no-op when it is not armed. */
-void co__heap_remove(co_loop *loop, co_timer *t)
+/* Disarms t, which is armed. */
+void co__heap_disarm(co_loop *loop, co_timer *t)
 {
     if (t->slot & CO__LANE)
         lane_remove(&loop->timers, t);
-    else if (t->slot)
+    else
         heap_remove(&loop->timers, t->slot - 1);
 }
 
-const co_heap_entry *co__heap_first(const co_heap *h)
+/* Whether the earliest timer is the lane's head (else the heap's top). */
+static bool lane_first(const co_heap *h)
 {
-    const co_heap_entry *l = h->head != h->tail ? lane_at(h, h->head) : NULL;
-    if (h->n == 0 || (l != NULL && !before(&h->a[0], l)))
-        return l;
-    return &h->a[0];
+    const co_lane_entry *l;
+    if (h->head == h->tail)
+        return false;
+    if (h->n == 0)
+        return true;
+    l = lane_at(h, h->head);
+    return fires_before(l->deadline, l->timer->seq, h->a[0].deadline, h->a[0].seq);
+}
+
+int64_t co__heap_top_deadline(const co_heap *h)
+{
+    return lane_first(h) ? lane_at(h, h->head)->deadline : h->a[0].deadline;
 }
 
 co_timer *co__heap_pop_due(co_loop *loop, int64_t now)
 {
     co_heap *h = &loop->timers;
-    const co_heap_entry *e = co__heap_first(h);
     co_timer *t;
-    if (e == NULL || e->deadline > now)
-        return NULL;
-    t = e->timer;
-    if (t->slot & CO__LANE) {
+    if (lane_first(h)) {
+        const co_lane_entry *l = lane_at(h, h->head);
+        if (l->deadline > now)
+            return NULL;
+        t = l->timer;
         t->slot = 0;
         h->live--;
         h->head++;
         lane_skip(h);
-    } else
-        heap_remove(h, 0);
+    } else {
+        if (h->n == 0 || h->a[0].deadline > now)
+            return NULL;
+        t = h->a[0].timer;
+        heap_pop(h);
+    }
     return t;
 }
 
@@ -292,6 +339,7 @@ void co__heap_free(co_loop *loop)
     co_heap *h = &loop->timers;
     co__free(loop, h->a, h->cap * sizeof *h->a);
     co__free(loop, h->lane, h->lane_cap * sizeof *h->lane);
-    h->a = h->lane = NULL;
+    h->a = NULL;
+    h->lane = NULL;
     h->n = h->cap = h->lane_cap = h->head = h->tail = h->live = 0;
 }

@@ -20,10 +20,19 @@
 
 /* ------------------------------------------------------------ timer heap */
 
+/* A heap entry keeps the timer's seq too: with many equal deadlines (ms
+ * sleeps), breaking ties must not read the timers themselves. */
 typedef struct co_heap_entry {
     int64_t deadline;
+    uint32_t seq;
     co_timer *timer;
 } co_heap_entry;
+
+/* The lane's entries are in firing order already. */
+typedef struct co_lane_entry {
+    int64_t deadline;
+    co_timer *timer;
+} co_lane_entry;
 
 /*
  * The timers: a 4-ary min-heap on (deadline, seq), and beside it the lane,
@@ -38,22 +47,28 @@ typedef struct co_heap_entry {
 typedef struct co_heap {
     co_heap_entry *a;
     uint32_t n, cap;
-    co_heap_entry *lane;
+    co_lane_entry *lane;
     uint32_t head, tail, lane_cap, live;
 } co_heap;
 #define CO__LANE 0x80000000u
 
 struct co_loop;
 int co__heap_push(struct co_loop *loop, co_timer *t, int64_t deadline);
-void co__heap_remove(struct co_loop *loop, co_timer *t);
+void co__heap_disarm(struct co_loop *loop, co_timer *t);
+/* Disarms t; a no-op when it is not armed (a finished sleeper's timer: no
+ * call then). */
+static inline void co__heap_remove(struct co_loop *loop, co_timer *t)
+{
+    if (t->slot)
+        co__heap_disarm(loop, t);
+}
 void co__heap_free(struct co_loop *loop);
-/* The earliest timer's entry (NULL: none armed); the timer due at `now`,
- * disarmed (NULL: none); an armed timer's deadline. */
-const co_heap_entry *co__heap_first(const co_heap *h);
+/* The timer due at `now`, disarmed (NULL: none); the earliest deadline
+ * (some timer must be armed); an armed timer's deadline. */
 co_timer *co__heap_pop_due(struct co_loop *loop, int64_t now);
+int64_t co__heap_top_deadline(const co_heap *h);
 int64_t co__heap_deadline(const co_heap *h, const co_timer *t);
 static inline bool co__heap_empty(const co_heap *h) { return h->n == 0 && h->head == h->tail; }
-static inline int64_t co__heap_top_deadline(const co_heap *h) { return co__heap_first(h)->deadline; }
 
 /* What a fired timer means (co_timer.kind). */
 enum {
