@@ -23,7 +23,7 @@
 /* Room for this many timers comes with the first; it doubles from there,
  * so a loop with few timers stays small. */
 #define HEAP_START 4
-#define LANE_START 8
+#define LANE_START 4
 /* A slot keeps its top bit for CO__LANE, and twice a capacity's bytes must
  * fit a size_t: neither array grows beyond this. */
 #define SIZE_CAP ((size_t)-1 / sizeof(co_heap_entry) / 2)
@@ -81,25 +81,6 @@ static void sift_up(co_heap *h, uint32_t i, const co_heap_entry *e)
     place(h, i, e);
 }
 
-static void sift_down(co_heap *h, uint32_t i, const co_heap_entry *e)
-{
-    for (;;) {
-        uint32_t first = i * D + 1, best, c, end;
-        if (first >= h->n)
-            break;
-        end = first + D < h->n ? first + D : h->n;
-        best = first;
-        for (c = first + 1; c < end; c++)
-            if (before(&h->a[c], &h->a[best]))
-                best = c;
-        if (!before(&h->a[best], e))
-            break;
-        place(h, i, &h->a[best]);
-        i = best;
-    }
-    place(h, i, e);
-}
-
 static int heap_push(co_loop *loop, co_heap *h, co_timer *t, int64_t deadline)
 {
     co_heap_entry e;
@@ -116,35 +97,19 @@ static int heap_push(co_loop *loop, co_heap *h, co_timer *t, int64_t deadline)
     return 0;
 }
 
+/* Entry i leaves, and the last entry fills its place.  That one is as a
+ * rule among the latest (in a heap armed in deadline order, the very
+ * latest): instead of sinking it from i, comparing it at every level, the
+ * hole sinks along the earlier child to the bottom, and the last entry
+ * rises from there as far as it must -- rarely a level, though past i when
+ * it is earlier than i's parent. */
 static void heap_remove(co_heap *h, uint32_t i)
 {
+    uint32_t n;
     co_heap_entry last;
     h->a[i].timer->slot = 0;
-    --h->n;
-    if (i == h->n)
-        return;
-    last.deadline = h->a[h->n].deadline;
-    last.seq = h->a[h->n].seq;
-    last.timer = h->a[h->n].timer;
-    /* the last entry fills the hole, then moves whichever way it must */
-    if (i > 0 && before(&last, &h->a[(i - 1) / D]))
-        sift_up(h, i, &last);
-    else
-        sift_down(h, i, &last);
-}
-
-/* The top leaves.  The last entry, which fills its place, is as a rule
- * among the latest (in a heap armed in deadline order, the very latest):
- * instead of sinking it from the top, comparing it at every level, the
- * hole sinks along the earlier child to the bottom, and the last entry
- * rises from there as far as it must -- rarely a level. */
-static void heap_pop(co_heap *h)
-{
-    uint32_t i = 0, n;
-    co_heap_entry last;
-    h->a[0].timer->slot = 0;
     n = --h->n;
-    if (n == 0)
+    if (i == n)
         return;
     last.deadline = h->a[n].deadline;
     last.seq = h->a[n].seq;
@@ -322,7 +287,7 @@ co_timer *co__heap_pop_due(co_loop *loop, int64_t now)
         if (h->n == 0 || h->a[0].deadline > now)
             return NULL;
         t = h->a[0].timer;
-        heap_pop(h);
+        heap_remove(h, 0);
     }
     return t;
 }

@@ -164,7 +164,7 @@ Test(lane, cancel_all_then_start_again)
     run_setup(cancel_all_setup, "h9 5\nh10 7\n");
 }
 
-/* Wrap-around: 8 armed fill the first ring (LANE_START); when h4 fires, 5 of
+/* Wrap-around: 8 armed fill a ring of 8 (grown once from 4); when h4 fires, 5 of
  * them have left, and 8 more are armed from its callback: the tail wraps to
  * the array's start, then the ring is full and doubles, which moves the
  * wrapped entries.  Two cancelled after the move must not fire. */
