@@ -160,22 +160,24 @@ static void lane_compact(co_heap *h)
     h->tail = q;
 }
 
-/* Twice the room.  An entry's place is its position modulo the capacity:
- * with twice the capacity, those whose position has the old capacity's bit
- * set move up by the old capacity, and every slot stays what it was. */
+/* Twice the room, for a full ring.  An entry's place is its position
+ * modulo the capacity: with twice the capacity, those whose position has
+ * the old capacity's bit set move up by the old capacity -- in a full ring,
+ * one run of them: from the head's place to the end if the head's position
+ * has the bit, else the wrapped ones before it.  Every slot stays valid. */
 static int lane_grow(co_loop *loop, co_heap *h)
 {
-    uint32_t old = h->lane_cap, p;
+    uint32_t old = h->lane_cap, at = h->head & (old - 1);
     co_lane_entry *a = regrow(loop, h->lane, &h->lane_cap, LANE_START, sizeof *a);
     if (a == NULL)
         return CO_ENOMEM;
     h->lane = a;
-    for (p = h->head; p != h->tail; p++)
-        if (p & old) {
-            co_lane_entry *from = &a[p & (old - 1)], *to = &a[(p & (old - 1)) + old];
-            to->deadline = from->deadline;
-            to->timer = from->timer;
-        }
+    if (old == 0)
+        return 0;
+    if (h->head & old)
+        co__bytecopy(&a[at + old], &a[at], (old - at) * sizeof *a);
+    else
+        co__bytecopy(&a[old], &a[0], at * sizeof *a);
     return 0;
 }
 

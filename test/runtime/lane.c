@@ -25,7 +25,7 @@ enum { NH = 64 };
 
 /* The handles a test arms, and their names in the log. */
 static co_handle hs[NH];
-static char names[NH][8];
+static char names[NH][16]; /* "h" and an int */
 /* Fires still to come; the last sets `all_fired`. */
 static int to_fire;
 static co_event all_fired;
@@ -462,3 +462,39 @@ Test(lane, sleeps_of_one_length_stay_out_of_the_heap)
     rt_free_loop(loop);
 }
 #endif
+
+/* A lane that grows while it drains: the fires arm one or two more in
+ * turn (1, 2, 2), later each time, so the lane grows by two entries every
+ * three fires and each doubling finds the head about one and a half rings
+ * on: its position has the old capacity's bit, the case the wrap-around
+ * test above does not meet. */
+enum { CHAIN = 300 };
+static int chain_next, chain_armed;
+static co_handle chain[CHAIN];
+
+static void chain_cb(void *arg)
+{
+    co_handle *h = arg;
+    co_loop *loop = co_running_loop();
+    cr_assert_eq((int)(h - chain), chain_next, "fired in arming order");
+    chain_next++;
+    for (int k = chain_next % 3 == 1; k < 2 && chain_armed < CHAIN; k++, chain_armed++)
+        cr_assert_eq(co_call_at(loop, &chain[chain_armed], (chain_armed + 1) * MS, chain_cb,
+                                &chain[chain_armed]),
+                     0);
+    if (chain_next == CHAIN)
+        co_event_set(&all_fired);
+}
+
+static void chain_setup(co_loop *loop)
+{
+    chain_next = 0;
+    chain_armed = 1;
+    cr_assert_eq(co_call_at(loop, &chain[0], MS, chain_cb, &chain[0]), 0);
+}
+
+Test(lane, a_lane_that_grows_as_it_drains)
+{
+    run_setup(chain_setup, "");
+    cr_expect_eq(chain_next, CHAIN);
+}
