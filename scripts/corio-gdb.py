@@ -107,7 +107,12 @@ class Loop:
             slot = int(t["timer"]["slot"])
             if slot == 0:
                 return ", wait_for=<sleep>"
-            left = int(self.loop["timers"]["a"][slot - 1]["deadline"]) - int(self.loop["now"])
+            timers = self.loop["timers"]
+            if slot & 0x80000000:  # CO__LANE: a position in the lane's ring
+                entry = timers["lane"][slot & (int(timers["lane_cap"]) - 1)]
+            else:
+                entry = timers["a"][slot - 1]
+            left = int(entry["deadline"]) - int(self.loop["now"])
             return ", wait_for=<sleep, %d ms left>" % max(0, (left + 999999) // 1000000)
         if w == W_TASK:
             other = t["wait_on"].cast(self.task_t.pointer())

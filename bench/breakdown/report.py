@@ -148,9 +148,13 @@ def where(key):
 
 # -------------------------------------------------------------- the stages
 
-ARM = {"co__sleep", "co__ms_to_ns", "co__heap_push", "sift_up", "place", "before", "grow",
-       "co__wait_for", "__tls_get_addr", "update_get_addr", "__tls_get_addr_slow"}
-FINISH = {"finish_task", "co__heap_remove", "let_go", "free_task"}
+# the timers' own functions (src/sched/heap.c: the heap, its lane, their
+# growth through co__realloc) and what a sleep adds around them
+ARM = {"co__sleep", "co__ms_to_ns", "co__heap_push", "heap_push", "sift_up", "place", "before",
+       "fires_before", "grow", "regrow", "lane_at", "lane_takes", "lane_room", "lane_grow",
+       "lane_compact", "lane_append", "co__realloc", "realloc", "__libc_realloc", "_int_realloc",
+       "mremap_chunk", "co__wait_for", "__tls_get_addr", "update_get_addr", "__tls_get_addr_slow"}
+FINISH = {"finish_task", "co__heap_remove", "co__heap_disarm", "let_go", "free_task"}
 GATHER = {"gather_member_done", "notify_member_done", "gather_ready", "co_result"}
 
 

@@ -80,9 +80,9 @@ static void body(out *o, const co_body_info *b, co_body fn)
 static uint32_t ms_left(const co_loop *loop, const co_timer *tm)
 {
     int64_t left;
-    if (tm->slot == 0 || tm->slot > loop->timers.n)
+    if (tm->slot == 0)
         return 0;
-    left = loop->timers.a[tm->slot - 1].deadline - loop->now;
+    left = co__heap_deadline(&loop->timers, tm) - loop->now;
     if (left <= 0)
         return 0;
     left = (left + 999999) / 1000000;

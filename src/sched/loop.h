@@ -20,23 +20,55 @@
 
 /* ------------------------------------------------------------ timer heap */
 
+/* A heap entry keeps the timer's seq too: with many equal deadlines (ms
+ * sleeps), breaking ties must not read the timers themselves. */
 typedef struct co_heap_entry {
     int64_t deadline;
+    uint32_t seq;
     co_timer *timer;
 } co_heap_entry;
 
-/* A 4-ary min-heap on (deadline, seq); each timer knows its slot. */
+/* The lane's entries are in firing order already. */
+typedef struct co_lane_entry {
+    int64_t deadline;
+    co_timer *timer;
+} co_lane_entry;
+
+/*
+ * The timers: a 4-ary min-heap on (deadline, seq), and beside it the lane,
+ * a ring of timers in firing order -- one armed no earlier than the lane's
+ * last goes there in O(1) (sleeps of one length, read from a clock that
+ * only goes forward, all do).  A timer's slot says where it is: heap index
+ * + 1, or CO__LANE | its lane position (head and tail count positions
+ * without wrapping back; an entry sits at position & (lane_cap - 1)).
+ * A timer cancelled from the lane leaves a hole (timer NULL) that popping
+ * skips; the head is never a hole.
+ */
 typedef struct co_heap {
     co_heap_entry *a;
     uint32_t n, cap;
+    co_lane_entry *lane;
+    uint32_t head, tail, lane_cap, live;
 } co_heap;
+#define CO__LANE 0x80000000u
 
 struct co_loop;
 int co__heap_push(struct co_loop *loop, co_timer *t, int64_t deadline);
-void co__heap_remove(struct co_loop *loop, co_timer *t);
+void co__heap_disarm(struct co_loop *loop, co_timer *t);
+/* Disarms t; a no-op when it is not armed (a finished sleeper's timer: no
+ * call then). */
+static inline void co__heap_remove(struct co_loop *loop, co_timer *t)
+{
+    if (t->slot)
+        co__heap_disarm(loop, t);
+}
 void co__heap_free(struct co_loop *loop);
-static inline bool co__heap_empty(const co_heap *h) { return h->n == 0; }
-static inline int64_t co__heap_top_deadline(const co_heap *h) { return h->a[0].deadline; }
+/* The timer due at `now`, disarmed (NULL: none); the earliest deadline
+ * (some timer must be armed); an armed timer's deadline. */
+co_timer *co__heap_pop_due(struct co_loop *loop, int64_t now);
+int64_t co__heap_top_deadline(const co_heap *h);
+int64_t co__heap_deadline(const co_heap *h, const co_timer *t);
+static inline bool co__heap_empty(const co_heap *h) { return h->n == 0 && h->head == h->tail; }
 
 /* What a fired timer means (co_timer.kind). */
 enum {

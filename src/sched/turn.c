@@ -42,12 +42,9 @@ static void fire_timer(co_loop *loop, co_timer *tm)
 
 static void fire_timers(co_loop *loop)
 {
-    co_heap *h = &loop->timers;
-    while (h->n && h->a[0].deadline <= loop->now) {
-        co_timer *tm = h->a[0].timer;
-        co__heap_remove(loop, tm);
+    co_timer *tm;
+    while ((tm = co__heap_pop_due(loop, loop->now)) != NULL)
         fire_timer(loop, tm);
-    }
 }
 
 /* ----------------------------------------------------------------- a turn */
