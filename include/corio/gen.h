@@ -739,19 +739,24 @@ static inline int co_next(co_gen *g)
         g->flags = CO_RUNNING | CO__F_LINKED;
         /* the same one-compare case for the innermost frame, passing
            values (yield from) or not (await) */
-        if (f->flags == (CO_SUSPENDED | CO__F_LINKED | CO__F_VALUES))
+        if (f->flags == (CO_SUSPENDED | CO__F_LINKED | CO__F_VALUES)) {
             f->flags = CO_RUNNING | CO__F_LINKED | CO__F_VALUES;
-        else if (f->flags == (CO_SUSPENDED | CO__F_LINKED))
-            f->flags = CO_RUNNING | CO__F_LINKED;
-        else
-            co__enter(f, 0);
-        st = f->fn(f);
+            st = f->fn(f);
+        } else {
+            CO__FRESH;
+            if (f->flags == (CO_SUSPENDED | CO__F_LINKED))
+                f->flags = CO_RUNNING | CO__F_LINKED;
+            else
+                co__enter(f, 0);
+            st = f->fn(f);
+        }
         if (st == CO_YIELDED) { /* f yielded: the tree is as it was */
             g->flags ^= (uint8_t)(CO_RUNNING ^ CO_SUSPENDED);
             return st;
         }
         return co__drove(g, f, st, g);
     }
+    CO__FRESH;
     bad = co__usable(g);
     if (bad)
         return bad;
