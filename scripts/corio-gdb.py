@@ -21,7 +21,7 @@ T_SPAWNED, T_DONE = 0x04, 0x08  # co_task.flags
 W_READY, W_TIMER, W_TASK = 1, 2, 3  # co_task.wait
 WAITS = {4: "gather", 5: "task group", 6: "event", 7: "lock", 8: "semaphore",
          9: "queue get", 10: "queue put", 11: "fd", 12: "file job", 13: "future"}
-CO_CLOSED, CO_CREATED = 3, 0  # enum co_state, in co_gen.state's low bits
+CO_CLOSED, CO_CREATED = 3, 0  # enum co_state, in co_gen.flags' low bits
 CO_ECANCELLED = -1101
 
 
@@ -89,11 +89,11 @@ class Loop:
     def state(self, t):
         flags, root = int(t["flags"]), self.root(t)
         if flags & T_DONE:
-            err = int(root["err"]) if int(root["state"]) & 3 == CO_CLOSED else 0
+            err = int(root["err"]) if int(root["flags"]) & 3 == CO_CLOSED else 0
             return "cancelled" if err == CO_ECANCELLED else "finished (%d)" % err
         if not flags & T_SPAWNED:
             return "not scheduled"
-        if int(root["state"]) & 3 == CO_CREATED:
+        if int(root["flags"]) & 3 == CO_CREATED:
             return "pending, not started"
         if _ptr(self.loop["current"]) == _ptr(t):
             return "running"

@@ -97,12 +97,23 @@ typedef int (*co_body)(co_gen *self);
 #define CO_LABELS 0
 #endif
 
-#if CO_LABELS && UINTPTR_MAX > 0xFFFFFFFFu
+#if UINTPTR_MAX > 0xFFFFFFFFu
+/* 64-bit targets: 32-bit fields, each stored by one instruction with an
+   immediate (x86-64 has no cheap 16-bit immediate store). */
+typedef uint32_t co__lineno;
+#if CO_LABELS
 typedef int32_t co_lc; /* byte offset of the resume label from the body's start */
-#elif CO_LABELS
-typedef int16_t co_lc; /* the same, in 16 bits: the header stays at 16 bytes */
+#else
+typedef uint32_t co_lc; /* the resume point's `case` number */
+#endif
+#else
+/* 16 bits each, so that a 32-bit header stays at 16 bytes. */
+typedef uint16_t co__lineno;
+#if CO_LABELS
+typedef int16_t co_lc; /* byte offset of the resume label from the body's start */
 #else
 typedef uint16_t co_lc; /* the resume point's `case` number */
+#endif
 #endif
 
 /*
@@ -112,28 +123,37 @@ typedef uint16_t co_lc; /* the resume point's `case` number */
  * tree lies within its outermost frame, which must stay under 32 KiB.
  */
 struct co_gen {
-    co_body fn;    /* the body                                            */
-    int16_t err;   /* on resume: 0 next, 1 send, <0 thrown; when finished:
-                      0 or the error it finished with                     */
-    int16_t sub;   /* offset to the frame this one delegates to, or 0     */
-    int16_t top;   /* <0: a child; offset back to the outermost frame.
-                      >0: outermost; offset to the innermost active frame */
-    uint16_t line; /* source line of the last suspension                  */
-    uint8_t state; /* bits 0-1: enum co_state; 2-7, outermost frames only:
-                      where its co_ctx is (co_ctx_attach)                 */
-    uint8_t flags; /* CO__F_*                                             */
-    co_lc lc;      /* where the body resumes.  Last, so that every other
-                      field sits at the same offset in both forms: code
-                      built in one form (libcorio) drives bodies built in
-                      the other; only the body's own code reads lc        */
+    co_body fn;      /* the body                                            */
+    int16_t err;     /* on resume, when CO__F_THROWN: the error thrown in;
+                        in a cleanup section: the error being unwound; when
+                        finished: 0 or the error it finished with         */
+    int16_t sub;     /* offset to the frame this one delegates to, or 0     */
+    int16_t top;     /* <0: a child; offset back to the outermost frame.
+                        >0: outermost; offset to the innermost active frame */
+    uint8_t flags;   /* bits 0-1: enum co_state; the rest CO__F_*.  A frame
+                        suspended at a plain yield, neither delegating nor
+                        delegated to, has exactly CO_SUSPENDED here: the
+                        common resume tests one byte                        */
+    uint8_t ctx;     /* outermost frames only: 0, or CO__CTX_ON and where
+                        its co_ctx is, in pointer-sizes (co_ctx_attach)     */
+    co__lineno line; /* source line of the last suspension                  */
+    co_lc lc;        /* where the body resumes.  Last, so that every other
+                        field sits at the same offset in both forms: code
+                        built in one form (libcorio) drives bodies built in
+                        the other; only the body's own code reads lc        */
 };
 
-#define CO__F_VALUES 0x01  /* yields and sends pass through to the outermost */
-#define CO__F_FINALLY 0x02 /* the cleanup section has been entered           */
-#define CO__F_THROWN 0x04  /* `err` was raised at the current resume point   */
-#define CO__F_SENT 0x08    /* the current resume is a send                    */
-#define CO__F_NOVALUE 0x10 /* the last yield-from met an already finished child */
-#define CO__F_CTX 0x20     /* an outermost frame with a co_ctx (state bits 2-7) */
+#define CO__F_STATE 0x03   /* enum co_state                                  */
+#define CO__F_LINKED 0x04  /* top != 0: a child, or an outermost frame
+                              delegating                                     */
+#define CO__F_FINALLY 0x08 /* the cleanup section has been entered           */
+#define CO__F_THROWN 0x10  /* `err` was raised at the current resume point   */
+#define CO__F_SENT 0x20    /* the current resume is a send                    */
+#define CO__F_NOVALUE 0x40 /* the last yield-from met an already finished child */
+#define CO__F_VALUES 0x80  /* yields and sends pass through to the outermost;
+                              bit 7, so that the yield's flip of the state
+                              bits also tests it (the sign of the result)    */
+#define CO__CTX_ON 0x80    /* in `ctx`: a co_ctx is attached (offset: bits 0-5) */
 
 /* Internal statuses a body returns to the driver (never seen by users). */
 #define CO__DELEGATED 2
@@ -169,11 +189,26 @@ enum co_trace_event {
 #define CO__AT(g, off) ((co_gen *)(void *)((uintptr_t)(g) + (uintptr_t)(intptr_t)(off)))
 #define CO__OFFSET(from, to) ((int16_t)((char *)(to) - (char *)(from)))
 
-static inline unsigned co__st(const co_gen *g) { return g->state & 3u; }
-static inline void co__set_st(co_gen *g, unsigned st) { g->state = (uint8_t)((g->state & ~3u) | st); }
+static inline unsigned co__st(const co_gen *g) { return g->flags & CO__F_STATE; }
+static inline void co__set_st(co_gen *g, unsigned st)
+{
+    g->flags = (uint8_t)((g->flags & ~(unsigned)CO__F_STATE) | st);
+}
 
-/* A state byte whose context bits disagree with CO__F_CTX is corrupt. */
-static inline bool co__corrupt(const co_gen *g) { return ((g->state >> 2) != 0) != ((g->flags & CO__F_CTX) != 0); }
+/* Sets g's `top`, and CO__F_LINKED with it. */
+static inline void co__set_top(co_gen *g, int16_t top)
+{
+    g->top = top;
+    g->flags = (uint8_t)(top ? g->flags | CO__F_LINKED : g->flags & ~(unsigned)CO__F_LINKED);
+}
+
+/* A header is corrupt when its link bit disagrees with `top`, or its ctx
+ * byte is neither 0 nor CO__CTX_ON with an offset of 1 to 63. */
+static inline bool co__corrupt(const co_gen *g)
+{
+    return ((g->flags & CO__F_LINKED) != 0) != (g->top != 0) ||
+           (g->ctx != 0 && (uint8_t)(g->ctx - (CO__CTX_ON + 1)) > 62u);
+}
 
 static inline co_gen *co__root(co_gen *g) { return g->top < 0 ? CO__AT(g, g->top) : g; }
 
@@ -222,8 +257,8 @@ static inline void co_init(co_gen *g, co_body fn)
     g->sub = 0;
     g->top = 0;
     g->line = 0;
-    g->state = CO_CREATED;
-    g->flags = 0;
+    g->flags = CO_CREATED;
+    g->ctx = 0;
 }
 #define CO_INIT(frame, body) co_init(&(frame)->gen, (body))
 
@@ -272,8 +307,8 @@ static inline const char *co_gen_strerror(int code)
  * A delegation tree can carry a context: storage that every frame of the
  * tree reaches through its outermost frame.  It is a `co_ctx` field of the
  * outermost frame, attached once after CO_INIT; only frames that attach one
- * pay for it, and the header does not grow (its place is kept in spare bits
- * of `state`).
+ * pay for it, and the header does not grow (its place is kept in the
+ * header's `ctx` byte).
  *
  *     typedef struct { co_gen gen; int out, in; co_ctx ctx; ... } job;
  *     co_error why;
@@ -332,8 +367,7 @@ static inline int co_ctx_attach(co_gen *g, co_ctx *ctx)
     if (g == NULL || ctx == NULL || off <= 0 || off % unit != 0 || off / unit > 63)
         return CO_EBADARG;
     ctx->owner = g;
-    g->state = (uint8_t)((unsigned)co__st(g) | (unsigned)(off / unit) << 2);
-    g->flags |= CO__F_CTX;
+    g->ctx = (uint8_t)(CO__CTX_ON | (unsigned)(off / unit));
     return 0;
 }
 
@@ -345,9 +379,9 @@ static inline co_ctx *co_ctx_of(co_gen *g)
     if (g == NULL)
         return NULL;
     root = co__root(g);
-    if (!(root->flags & CO__F_CTX))
+    if (!root->ctx)
         return NULL;
-    ctx = (co_ctx *)(void *)((char *)root + (size_t)(root->state >> 2) * sizeof(void *));
+    ctx = (co_ctx *)(void *)((char *)root + (size_t)(root->ctx & 63u) * sizeof(void *));
     return ctx->owner == root ? ctx : NULL; /* a frame copied elsewhere has none */
 }
 
@@ -431,10 +465,27 @@ static inline void co__raised(co_gen *g, int code, long value, const char *fmt, 
     co__tb_add(e, g, body, line);
 }
 
+/*
+ * CO__COLD marks the rare paths.  CO__OUTLINE makes a rare helper of the
+ * bodies one out-of-line copy per translation unit: a body then reaches it
+ * by a tail call, and its yields do not share a return path with it.
+ * CO__FRESH tells gcc and clang that the frame may have changed: placed
+ * before the header's tests of `flags` on the resume path, it keeps them
+ * from reusing a value loaded for another test, so each is one instruction
+ * on memory (a load kept in a register costs a load, a test and, at the
+ * yield, a store and a test where one exclusive-or on memory does).  It
+ * emits no code.
+ */
 #if defined(__GNUC__)
 #define CO__COLD __attribute__((cold))
+#define CO__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define CO__OUTLINE static __attribute__((cold, noinline, unused))
+#define CO__FRESH __asm__ __volatile__("" ::: "memory")
 #else
 #define CO__COLD
+#define CO__UNLIKELY(x) (x)
+#define CO__OUTLINE static inline
+#define CO__FRESH ((void)0)
 #endif
 
 static inline CO__COLD void co__unwound_slow(co_gen *g, int err, const char *body)
@@ -448,7 +499,7 @@ static inline CO__COLD void co__unwound_slow(co_gen *g, int err, const char *bod
  * test of whether the tree has a context at all. */
 static inline void co__unwound(co_gen *g, int err, const char *body)
 {
-    if (err < 0 && (co__root(g)->flags & CO__F_CTX))
+    if (err < 0 && co__root(g)->ctx)
         co__unwound_slow(g, err, body);
 }
 
@@ -566,15 +617,15 @@ static inline void co__detach(co_gen *root, co_gen *p, co_gen *c)
     co_gen *d = c;
     p->sub = 0;
     c->flags &= (uint8_t)~CO__F_VALUES;
-    c->top = 0;
+    co__set_top(c, 0);
     /* c's own delegates (left when c ignored a close) now hang from c */
     while (d->sub) {
         d = CO__AT(d, d->sub);
-        d->top = CO__OFFSET(d, c);
+        co__set_top(d, CO__OFFSET(d, c));
     }
     if (d != c)
-        c->top = CO__OFFSET(c, d);
-    root->top = p == root ? 0 : CO__OFFSET(root, p);
+        co__set_top(c, CO__OFFSET(c, d));
+    co__set_top(root, p == root ? 0 : CO__OFFSET(root, p));
 }
 
 static inline co_gen *co__parent(co_gen *root, co_gen *c)
@@ -585,46 +636,58 @@ static inline co_gen *co__parent(co_gen *root, co_gen *c)
     return p;
 }
 
-/*
- * Runs f, a frame of root's delegation tree, resumed with `in` (0, CO__SENT or
- * a thrown error), until a frame yields or `stop` finishes.  A finished child
- * hands its outcome to its parent: 0 resumes the parent past its yield-from,
- * an error is raised there.  Only delegation start and finish walk the tree;
- * a plain resume goes straight to the innermost frame.
- */
-static inline int co__drive(co_gen *root, co_gen *f, int in, co_gen *stop)
+/* Frame f is about to run, resumed with `in` (0, CO__SENT or a thrown
+ * error): why it is resumed, and the state CO_RUNNING. */
+static inline void co__enter(co_gen *f, int in)
 {
-    int st;
-    co__set_st(root, CO_RUNNING);
-    for (;;) {
-        /* in a cleanup section, a plain resume keeps the error being unwound */
-        if (!((f->flags & CO__F_FINALLY) && in >= 0))
-            f->err = (int16_t)in;
-        f->flags = (uint8_t)((f->flags & ~(CO__F_THROWN | CO__F_SENT | CO__F_NOVALUE)) |
-                             (in < 0 ? CO__F_THROWN : in == CO__SENT ? CO__F_SENT : 0));
-        co__set_st(f, CO_RUNNING);
-        st = f->fn(f);
-        if (st == CO_YIELDED)
-            break;
+    /* in a cleanup section, a plain resume keeps the error being unwound */
+    if (!((f->flags & CO__F_FINALLY) && in >= 0))
+        f->err = (int16_t)in;
+    f->flags = (uint8_t)((f->flags & ~(unsigned)(CO__F_STATE | CO__F_THROWN | CO__F_SENT |
+                                                 CO__F_NOVALUE)) |
+                         CO_RUNNING | (in < 0 ? CO__F_THROWN : in == CO__SENT ? CO__F_SENT : 0));
+}
+
+/*
+ * Carries on a drive of root's tree after frame f's body returned st, until
+ * a frame yields or `stop` finishes.  A frame that started delegating has
+ * its child run; a finished child hands its outcome to its parent: 0 resumes
+ * the parent past its yield-from, an error is raised there.  Only delegation
+ * start and finish walk the tree; a plain resume goes straight to the
+ * innermost frame.
+ */
+static inline int co__drove(co_gen *root, co_gen *f, int st, co_gen *stop)
+{
+    while (st != CO_YIELDED) {
+        int in = 0;
         if (st == CO__DELEGATED) { /* f now waits on a child: run the child */
             f = co__leaf(root);
             co__set_st(root, CO_RUNNING);
-            in = 0;
-            continue;
-        }
-        CO__TRACE(CO_TRACE_FINISH, f, (const char *)0, f->line);
-        if (f == stop)
-            break;
-        {
-            co_gen *p = co__parent(root, f);
+        } else {
+            co_gen *p;
+            CO__TRACE(CO_TRACE_FINISH, f, (const char *)0, f->line);
+            if (f == stop)
+                break;
+            p = co__parent(root, f);
             co__detach(root, p, f);
             f = p;
             in = st;
         }
+        co__enter(f, in);
+        st = f->fn(f);
     }
     if (co__st(root) == CO_RUNNING) /* root itself neither yielded nor finished */
         co__set_st(root, CO_SUSPENDED);
     return st;
+}
+
+/* Runs f, a frame of root's delegation tree, resumed with `in` (0, CO__SENT
+ * or a thrown error), until a frame yields or `stop` finishes. */
+static inline int co__drive(co_gen *root, co_gen *f, int in, co_gen *stop)
+{
+    co__set_st(root, CO_RUNNING);
+    co__enter(f, in);
+    return co__drove(root, f, f->fn(f), stop);
 }
 
 /* Python's close() of g, a frame of root's tree: its delegate first. */
@@ -652,41 +715,48 @@ static inline int co__close(co_gen *root, co_gen *g)
     return st == CO_RETURNED || st == CO_EXIT ? 0 : st;
 }
 
-/* What co__drive does after the first turn of a plain next() of g (an
- * outermost frame, not delegating) that did not yield. */
-static inline int co__stepped(co_gen *g, int st)
-{
-    if (st == CO__DELEGATED) /* g now waits on a child: run the child */
-        return co__drive(g, co__leaf(g), 0, g);
-    if (st != CO_YIELDED)
-        CO__TRACE(CO_TRACE_FINISH, g, (const char *)0, g->line);
-    if (co__st(g) == CO_RUNNING)
-        co__set_st(g, CO_SUSPENDED);
-    return st;
-}
-
 /* next(g): resumes g; CO_YIELDED, CO_RETURNED or an error. */
 static inline int co_next(co_gen *g)
 {
-    int bad;
-    if (g != NULL && co__st(g) == CO_SUSPENDED && g->top == 0) {
-        /* the common case, a frame that is not delegating: co__drive's
-           first turn with `in` 0, which the compiler folds */
-        int st;
+    int bad, st;
+    if (g != NULL && g->flags == CO_SUSPENDED) {
+        /* the common case, one compare: suspended at a plain yield, no error
+           or send pending, not in its cleanup section, neither delegating nor
+           delegated to.  co__drive's first turn with `in` 0 is then just the
+           state flip (its `err` store is moot: `err` means something only
+           with CO__F_THROWN or in a cleanup section) */
         CO__TRACE(CO_TRACE_RESUME, g, (const char *)0, g->line);
-        if (!(g->flags & CO__F_FINALLY))
-            g->err = 0;
-        g->flags &= (uint8_t)~(CO__F_THROWN | CO__F_SENT | CO__F_NOVALUE);
-        g->state ^= (uint8_t)(CO_SUSPENDED ^ CO_RUNNING); /* suspended -> running */
+        g->flags = CO_RUNNING;
         st = g->fn(g);
-        if (st == CO_YIELDED && co__st(g) == CO_SUSPENDED)
-            return st;
-        return co__stepped(g, st);
+        /* a body that yields has suspended its frame again (co__suspend) */
+        return st == CO_YIELDED ? st : co__drove(g, g, st, g);
     }
-    if (g != NULL && co__st(g) == CO_SUSPENDED && g->top > 0) { /* delegating */
+    CO__FRESH; /* the test above stays one compare on memory */
+    if (g != NULL && g->flags == (CO_SUSPENDED | CO__F_LINKED) && g->top > 0) {
+        /* delegating: the innermost frame runs, its root RUNNING meanwhile */
+        co_gen *f = CO__AT(g, g->top);
         CO__TRACE(CO_TRACE_RESUME, g, (const char *)0, g->line);
-        return co__drive(g, co__leaf(g), 0, g);
+        g->flags = CO_RUNNING | CO__F_LINKED;
+        /* the same one-compare case for the innermost frame, passing
+           values (yield from) or not (await) */
+        if (f->flags == (CO_SUSPENDED | CO__F_LINKED | CO__F_VALUES)) {
+            f->flags = CO_RUNNING | CO__F_LINKED | CO__F_VALUES;
+            st = f->fn(f);
+        } else {
+            CO__FRESH;
+            if (f->flags == (CO_SUSPENDED | CO__F_LINKED))
+                f->flags = CO_RUNNING | CO__F_LINKED;
+            else
+                co__enter(f, 0);
+            st = f->fn(f);
+        }
+        if (st == CO_YIELDED) { /* f yielded: the tree is as it was */
+            g->flags ^= (uint8_t)(CO_RUNNING ^ CO_SUSPENDED);
+            return st;
+        }
+        return co__drove(g, f, st, g);
     }
+    CO__FRESH;
     bad = co__usable(g);
     if (bad)
         return bad;
@@ -772,24 +842,30 @@ static inline int co_close(co_gen *g)
 /* ------------------------------------------------ helpers for the macros */
 
 /* The outermost frame already points at g: delegation start and finish
- * keep its `top` on the innermost active frame. */
+ * keep its `top` on the innermost active frame.  A body runs only in state
+ * CO_RUNNING (co__drive and co_next set it before the call): flipping both
+ * low bits makes it CO_SUSPENDED in one instruction, the other bits kept. */
 static inline int co__suspend(co_gen *g, co_lc lc, unsigned line)
 {
+    g->flags ^= (uint8_t)(CO_RUNNING ^ CO_SUSPENDED);
     g->lc = lc;
-    g->line = (uint16_t)line;
-    /* a body runs only in state CO_RUNNING (co__drive and co_next set it
-       before the call): flipping both low bits makes it CO_SUSPENDED in one
-       instruction, the context bits untouched */
-    g->state ^= (uint8_t)(CO_RUNNING ^ CO_SUSPENDED);
+    g->line = (co__lineno)line;
     return CO_YIELDED;
 }
 
-/* A yielded value also lands in the outermost frame's `out` (same offset). */
+/* A yielded value also lands in the outermost frame's `out` (same offset);
+ * a frame with CO__F_VALUES is a child, whose `top` leads to the outermost.
+ * The flip's result is tested for CO__F_VALUES, bit 7: compilers use the
+ * sign the exclusive-or left. */
 static inline int co__suspend_value(co_gen *g, const void *out, size_t n, co_lc lc, unsigned line)
 {
-    if (g->flags & CO__F_VALUES)
-        co__copy((char *)co__root(g) + ((const char *)out - (char *)g), out, n);
-    return co__suspend(g, lc, line);
+    uint8_t flags = (uint8_t)(g->flags ^ (CO_RUNNING ^ CO_SUSPENDED));
+    g->flags = flags;
+    if (flags & CO__F_VALUES)
+        co__copy((char *)CO__AT(g, g->top) + ((const char *)out - (char *)g), out, n);
+    g->lc = lc;
+    g->line = (co__lineno)line;
+    return CO_YIELDED;
 }
 
 /* Records err as raised at the current resume point (0: nothing raised). */
@@ -823,11 +899,12 @@ static inline co_lc co__body_exit(const co_gen *g, co_lc finally_lc, co_lc end_l
     return (g->flags & CO__F_FINALLY) ? end_lc : finally_lc;
 }
 
-/* PEP 479: "exhausted" escaping a body would read, to its caller, as a
- * normal end of the generator; it finishes with CO_ESTOPITERATION instead. */
-static inline int co__finish(co_gen *g, co_lc finally_lc, co_lc end_lc, const char *body)
+/* The body ends (at CO_END, or through a lost resume point).  PEP 479:
+ * "exhausted" escaping a body would read, to its caller, as a normal end of
+ * the generator; it finishes with CO_ESTOPITERATION instead. */
+CO__OUTLINE int co__finish(co_gen *g, bool lost, const char *body)
 {
-    if (g->lc != finally_lc && g->lc != end_lc)
+    if (lost)
         g->err = CO_ELOSTRESUME;
     else if (g->err == CO_EEXHAUSTED) {
         co_error *e = co__record(g);
@@ -878,17 +955,20 @@ static inline bool co__delegate(co_gen *p, co_gen *c, bool values, bool layout_o
         c->flags &= (uint8_t)~CO__F_VALUES;
     /* adopt c's own delegation chain, if it has one, into root's tree */
     for (;;) {
-        d->top = CO__OFFSET(d, root);
+        co__set_top(d, CO__OFFSET(d, root));
         if (d != c && !(c->flags & CO__F_VALUES))
             d->flags &= (uint8_t)~CO__F_VALUES;
         if (!d->sub)
             break;
         d = CO__AT(d, d->sub);
     }
-    root->top = CO__OFFSET(root, d);
+    co__set_top(root, CO__OFFSET(root, d));
     p->lc = lc;
-    p->line = (uint16_t)line;
-    co__set_st(p, CO_SUSPENDED);
+    p->line = (co__lineno)line;
+    /* what p was resumed with is over (the end of the delegation resumes it
+       afresh): clean bits keep an outermost p on co_next's fast path */
+    p->flags = (uint8_t)((p->flags & ~(unsigned)(CO__F_STATE | CO__F_THROWN | CO__F_SENT)) |
+                         CO_SUSPENDED);
     return true;
 }
 
@@ -906,32 +986,46 @@ static inline bool co__delegate(co_gen *p, co_gen *c, bool values, bool layout_o
 #endif
 
 #if CO_LABELS
-/* A label's offset from the body's start is never one of these. */
-#if UINTPTR_MAX > 0xFFFFFFFFu
-#define CO__LC_FINALLY INT32_MIN
-#define CO__LC_END (INT32_MIN + 1)
-#define CO__LC_FAR (INT32_MIN + 2) /* never made: offsets reach 2 GiB */
-/* Whether lc is one of the three above: one subtraction and one compare. */
-#define CO__LC_SPECIAL(lc) ((uint32_t)(lc) - (uint32_t)CO__LC_FINALLY <= 2u)
-#define CO__LC_OF(label) ((co_lc)((char *)CO__ADDR(label) - (char *)CO__ADDR(co__base)))
-#else
-#define CO__LC_FINALLY INT16_MIN
-#define CO__LC_END (INT16_MIN + 1)
-#define CO__LC_FAR (INT16_MIN + 2) /* a label beyond 16-bit reach: resumes as lost */
-#define CO__LC_SPECIAL(lc) ((uint16_t)((uint16_t)(lc) - (uint16_t)CO__LC_FINALLY) <= 2u)
-#define CO__LC_OF(label) co__lc_fit((char *)CO__ADDR(label) - (char *)CO__ADDR(co__base))
-/* A 16-bit `lc` keeps a 32-bit header at 16 bytes; a body whose code spans
- * more than 32 KiB around its start cannot say where it stopped, and its next
- * resume finishes it with CO_ELOSTRESUME (label offsets are known only when
- * linking, too late for a compile error). */
-static inline co_lc co__lc_fit(ptrdiff_t d)
-{
-    return d > CO__LC_FAR && d <= INT16_MAX ? (co_lc)d : (co_lc)CO__LC_FAR;
-}
-#endif
-#define CO__LC_START 0
-#define CO__CHECK_K(k) ((void)0)
+/*
+ * Labels form: `lc` is the resume label's offset from the body's start
+ * (co__base, offset 0), and CO_BEGIN's dispatch is one `goto *`.  The ends
+ * of a body are not resume points: the cleanup section and the end are
+ * reached by plain gotos from inside the body, never through `lc`.
+ */
 #define CO__ADDR(label) (__extension__ && label)
+#define CO__LC_DIFF(label) ((char *)CO__ADDR(label) - (char *)CO__ADDR(co__base))
+#if UINTPTR_MAX > 0xFFFFFFFFu
+/* The offset, read from a constant the assembler computes: compilers do not
+ * fold a difference of label addresses into an immediate, and computed at
+ * run time it takes two address loads and a subtraction.  (volatile keeps
+ * the compiler from folding the constant back into that computation.)  The
+ * static makes the body a function the compiler will not inline or clone,
+ * which it is not anyway: it is only ever called through a pointer. */
+#define CO__LC_OF(label)                                                                   \
+    (__extension__({                                                                       \
+        static const volatile co_lc co__lc_of = (co_lc)CO__LC_DIFF(label);                 \
+        co__lc_of;                                                                         \
+    }))
+#define CO__LOST_SECTION
+#else
+/* A 16-bit `lc` keeps a 32-bit header at 16 bytes; a body whose code spans
+ * more than 32 KiB around its start cannot say where it stopped: such a
+ * resume point resumes at co__lost, which finishes the body with
+ * CO_ELOSTRESUME (label offsets are known only when linking, too late for a
+ * compile error). */
+static inline co_lc co__lc_fit(ptrdiff_t d, ptrdiff_t lost)
+{
+    return d >= INT16_MIN && d <= INT16_MAX ? (co_lc)d : (co_lc)lost;
+}
+#define CO__LC_OF(label) co__lc_fit(CO__LC_DIFF(label), CO__LC_DIFF(co__lost))
+#define CO__LOST_SECTION /* (the dead goto: a body without yields uses it not) */         \
+    if (0)                                                                                 \
+        goto co__lost;                                                                     \
+    co__lost:                                                                              \
+    co__section = 3;                                                                       \
+    goto co__sections;
+#endif
+#define CO__CHECK_K(k) ((void)0)
 #define CO__GOTO_LC(lc)                                                         \
     _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"") \
         goto *(void *)((char *)CO__ADDR(co__base) + (lc));                      \
@@ -945,7 +1039,7 @@ static inline co_lc co__lc_fit(ptrdiff_t d)
 #define CO__LC_END 0xFFFE
 #define CO__POINT_LC(k) ((co_lc)((k) + 1))
 #define CO__POINT_LABEL(k) CO__CASE((k) + 1)
-/* A resume point must fit the 16-bit `lc` and miss the reserved values. */
+/* A resume point must fit a 16-bit `lc` and miss the reserved values. */
 #define CO__CHECK_K(k)                                                                     \
     (void)sizeof(struct {                                                                  \
         char co_more_than_65533_resume_points_in_one_file_the_limit_of_16_bit_lc           \
@@ -956,14 +1050,15 @@ static inline co_lc co__lc_fit(ptrdiff_t d)
  * The switch trap, closed at compile time.  A yield inside a `switch`
  * statement of the body would put its `case` in that switch, and the body
  * could not be resumed.  So every resume point is two case labels of one
- * wider type: BASE + n and 2 * BASE + n.  The body's own switch, over
- * __int128, tells them apart; a switch of the user's, over any type of half
- * that width or less, converts both to n, and ISO C makes two equal case
- * values a compile error ("duplicate case value", naming the enum below).
- * With __int128 that is every switch but one over __int128; on targets
- * without it (32-bit ones) the body's switch is over 64 bits, so a switch
- * over a 64-bit type is not caught there.  Compilers fold the base away: the
- * dispatch is the same jump table.
+ * wider type: n and BASE + n.  The body's own switch, over __int128, tells
+ * them apart; a switch of the user's, over any type of half that width or
+ * less, converts both to n, and ISO C makes two equal case values a compile
+ * error ("duplicate case value", naming the enum below).  With __int128 that
+ * is every switch but one over __int128; on targets without it (32-bit ones)
+ * the body's switch is over 64 bits, so a switch over a 64-bit type is not
+ * caught there.  The body's switch is on `lc` itself, whose range the
+ * compiler knows: it drops the BASE + n twins as unreachable and makes the
+ * same jump table (or compares) as for a switch on `lc`.
  */
 #ifdef __SIZEOF_INT128__
 __extension__ typedef unsigned __int128 co__case;
@@ -972,11 +1067,11 @@ __extension__ typedef unsigned __int128 co__case;
 __extension__ typedef unsigned long long co__case;
 #define CO__CASE_BASE ((co__case)1 << 32)
 #endif
-enum { co_yield_inside_a_switch_statement_use_the_labels_form = 2 };
+enum { co_yield_inside_a_switch_statement_use_the_labels_form = 1 };
 #define CO__CASE(n)                                                                        \
-    case CO__CASE_BASE + (co__case)(n):                                                    \
+    case (co__case)(n):                                                                    \
     case CO__CASE_BASE * co_yield_inside_a_switch_statement_use_the_labels_form + (co__case)(n):
-#define CO__DISPATCH(lc) ((co__case)(lc) + CO__CASE_BASE)
+#define CO__DISPATCH(lc) ((co__case)(lc))
 #else
 #define CO__CASE(n) case (n):
 #define CO__DISPATCH(lc) (lc)
@@ -994,21 +1089,38 @@ enum { co_yield_inside_a_switch_statement_use_the_labels_form = 2 };
  * the default on gcc and clang, has no such limit.
  */
 #if CO_LABELS
+/* The body is a switch on co__section, which only the ends enter: 1 the
+ * cleanup section (`default` when there is none), 2 the end, 3 a lost
+ * resume point.  Every resume is the goto before it. */
 #define CO_BEGIN(self)                                                                   \
     co_gen *const co__self = &(self)->gen;                                               \
+    int co__section;                                                                     \
     CO__TRY_TOP;                                                                         \
     if (0) {                                                                             \
     co__try_here: /* an error or a return outside any CO_TRY */                          \
-        co__self->lc = co__body_exit(co__self, CO__LC_FINALLY, CO__LC_END);              \
+        CO__FRESH;                                                                       \
+        if (!(co__self->flags & CO__F_FINALLY))                                          \
+            goto co__to_finally;                                                         \
+    co__to_end:                                                                          \
+        co__section = 2;                                                                 \
+        goto co__sections;                                                               \
+    co__to_finally:                                                                      \
+        co__section = 1;                                                                 \
+        goto co__sections;                                                               \
+        CO__LOST_SECTION                                                                 \
     }                                                                                    \
-co__dispatch: /* the start is offset 0: every resume but the ends is one goto */       \
-    switch (!CO__LC_SPECIAL(co__self->lc) ? 3 : co__self->lc == CO__LC_FINALLY ? 1 : 2) { \
-    case 3: CO__GOTO_LC(co__self->lc);                                                   \
+    CO__GOTO_LC(co__self->lc); /* the start is offset 0 */                               \
+co__sections:                                                                            \
+    switch (co__section) {                                                               \
     case 0:                                                                              \
     if (0)                                                                               \
         goto co__try_here;                                                               \
     co__base:
 #define CO__FINALLY_CASE case 1:
+#define CO__TO_FINALLY goto co__to_finally
+#define CO__TO_END goto co__to_end
+#define CO__END_LABEL
+#define CO__LOST (co__section == 3)
 /* Goes to the innermost handler: a block-scoped label of the innermost
    CO_TRY, or the body's own, which leads to the cleanup section. */
 #define CO__UNWIND                                                                       \
@@ -1016,17 +1128,29 @@ co__dispatch: /* the start is offset 0: every resume but the ends is one goto */
         goto co__try_here;                                                               \
     } while (0)
 #else
+/* Only errors and returns go back to co__dispatch: the cleanup section and
+ * the end are entered by forward gotos, so that the body's dispatch is not
+ * the head of a loop (which compilers lay out behind a jump). */
 #define CO_BEGIN(self)                   \
     co_gen *const co__self = &(self)->gen; \
     CO__TRY_TOP;                         \
+    if (0)                               \
+        goto co__dispatch;               \
 co__dispatch:                            \
     switch (CO__DISPATCH(co__self->lc)) { \
     CO__CASE(CO__LC_START)
-#define CO__FINALLY_CASE CO__CASE(CO__LC_FINALLY)
+#define CO__FINALLY_CASE                                                                 \
+    CO__CASE(CO__LC_FINALLY)                                                             \
+    co__to_finally:
+#define CO__TO_FINALLY goto co__to_finally
+#define CO__TO_END goto co__to_end
+#define CO__END_LABEL co__to_end:
+#define CO__LOST (co__self->lc != CO__LC_FINALLY && co__self->lc != CO__LC_END)
 /* Goes to the innermost handler: the `case` of the innermost CO_TRY, whose
    number the try's scope holds as a constant, or the cleanup section. */
 #define CO__UNWIND                                                                       \
     do {                                                                                 \
+        CO__FRESH;                                                                       \
         co__self->lc = co__try_d ? (co_lc)(co__try_h + 1)                                \
                                  : co__body_exit(co__self, CO__LC_FINALLY, CO__LC_END);  \
         goto co__dispatch;                                                               \
@@ -1046,23 +1170,24 @@ co__dispatch:                            \
  */
 #define CO_FINALLY(self)               \
     co__self->err = 0;                 \
-    co__self->lc = CO__LC_FINALLY;     \
-    goto co__dispatch;                 \
+    CO__TO_FINALLY;                    \
     CO__FINALLY_CASE                   \
     co__set_thrown(co__self, co__self->err); \
     co__self->flags |= CO__F_FINALLY;
 
 #define CO_END(self)                                                \
+    CO__FRESH;                                                      \
     if (!(co__self->flags & CO__F_FINALLY))                         \
         co__self->err = 0;                                          \
-    co__self->lc = CO__LC_END;                                      \
-    goto co__dispatch;                                              \
+    CO__TO_END;                                                     \
     default:                                                        \
-        return co__finish(co__self, CO__LC_FINALLY, CO__LC_END, __func__); \
+        if (CO__LOST)                                               \
+            return co__finish(co__self, true, __func__);            \
+        CO__END_LABEL                                               \
+        return co__finish(co__self, false, __func__);               \
     }                                                               \
     /* only a `break` out of the body (CO_BREAK outside a loop) */  \
-    co__self->lc = CO__LC_START;                                    \
-    return co__finish(co__self, CO__LC_FINALLY, CO__LC_END, __func__)
+    return co__finish(co__self, true, __func__)
 
 /* After a _CATCH yield: the error thrown in there, else 0.  At the start of
  * the cleanup section: the error being unwound (0 for a normal end). */
@@ -1075,7 +1200,8 @@ co__dispatch:                            \
 
 #define CO__RESUMED(self, k, caught)                                                       \
     CO__POINT_LABEL(k)                                                                     \
-    if (co__unwinds(co__self, (caught)))                                                   \
+    CO__FRESH;                                                                             \
+    if (CO__UNLIKELY(co__unwinds(co__self, (caught))))                                     \
     CO__UNWIND
 
 /* yield v: stores v in `out` and suspends; an error thrown here unwinds. */

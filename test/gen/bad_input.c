@@ -76,7 +76,7 @@ Test(bad_input, a_frame_with_a_corrupt_state)
 {
     counter c;
     counter_init(&c);
-    c.gen.state = 9;
+    c.gen.ctx = 9;
     cr_assert_eq(co_next(&c.gen), CO_EBADFRAME);
     cr_assert_eq(CO_SEND(&c, 3), CO_EBADFRAME);
     cr_assert_eq(co_throw(&c.gen, -5), CO_EBADFRAME);
