@@ -128,8 +128,18 @@ CO_ASYNC(misuse, co_file_job job; char *data; int64_t got[2];)
     self->got[0] = self->job.result;
     {
         char *local = NULL;
+/* The refused call returns at once, never suspending, so no resume jumps
+ * past local's initializer; clang sees the resume path of the new
+ * goto-based dispatch and cannot tell. */
+#ifdef __clang__
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wsometimes-uninitialized"
+#endif
         CO_FILE_READ_ALL(self, &self->job, ft_path("plain"), &local);
         cr_assert_null(local, "nothing may be stored through a refused pointer");
+#ifdef __clang__
+#pragma clang diagnostic pop
+#endif
     }
     self->got[1] = self->job.result;
 CO_ASYNC_END
