@@ -274,8 +274,7 @@ static void finish_task(co_loop *loop, co_task *t)
     t->flags |= CO__T_DONE;
     t->flags &= (uint8_t)~CO__T_CANCEL;
     t->wait = CO__W_NONE;
-    if (t->timer.slot) /* seldom: a sleep ends by its timer, which is disarmed */
-        co__heap_remove(loop, &t->timer);
+    co__heap_remove(loop, &t->timer); /* inline: a no-op when unarmed, as a fired sleep is */
     /* awaiters are stacked newest first: wake them oldest first */
     while (w) {
         co_task *next = w->next;
