@@ -29,6 +29,14 @@ def _ptr(v):
     return int(v.cast(gdb.lookup_type("uintptr_t")))
 
 
+def _task_loop(t):
+    """The loop of task t: its `loop` field on a 32-bit target; on 64-bit
+    the loop numbered timer.co__owner in co__loops (src/sched/loop.h)."""
+    if any(f.name == "loop" for f in t.dereference().type.strip_typedefs().fields()):
+        return t["loop"]
+    return gdb.parse_and_eval("co__loops")[int(t["timer"]["co__owner"])]
+
+
 def _bodies():
     """fn address -> (name, file), from the records CO_ASYNC makes."""
     out = {}
@@ -176,7 +184,7 @@ class TaskPrinter:
 
     def to_string(self):
         t = self.val.address
-        return "co_task " + Loop(t["loop"]).describe(t)
+        return "co_task " + Loop(_task_loop(t)).describe(t)
 
 
 def _lookup(val):

@@ -118,7 +118,9 @@ typedef struct co_loop_options {
     int workers;         /* file worker threads; 0: 4                                     */
 } co_loop_options;
 
-/* Creates a loop (opt may be NULL). 0 or an error. */
+/* Creates a loop (opt may be NULL). 0 or an error: CO_ENOMEM also when
+ * 65535 loops are alive in the process at once (64-bit targets, whose
+ * tasks name their loop by a 16-bit number). */
 CO_API int co_loop_new(co_loop **loop, const co_loop_options *opt);
 /* Frees a loop that is not running, with every task it still owns. */
 CO_API void co_loop_free(co_loop *loop);
@@ -136,20 +138,54 @@ CO_API int64_t co_now(const co_loop *loop);
 
 /* ----------------------------------------------------------------- tasks */
 
+/* A 64-bit task names its loop by a 16-bit number instead of a pointer:
+ * with it the header is 64 bytes, not 80 (see co_task). */
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define CO__LOOP_ID 1
+#else
+#define CO__LOOP_ID 0
+#endif
+
 typedef struct co_timer {
     uint32_t slot; /* position in the timer heap + 1; 0: not armed   */
     uint32_t seq;  /* arming order: equal deadlines fire in it        */
     uint8_t kind;  /* what firing means (a task's sleep, a deadline...) */
+#if CO__LOOP_ID
+    uint16_t co__owner; /* padding the owner may use: a task's loop number */
+#endif
 } co_timer;
 
-/* A task's bookkeeping (80 bytes on 64-bit); its frame follows it directly
- * in memory, aligned as malloc's memory is.  Private: use the functions below. */
+/* The strictest alignment of a scalar (long double's or long long's):
+ * a frame that follows a header of a multiple of it may hold any type. */
+#if defined(__cplusplus)
+#define CO__ALIGN_MAX alignas(long double) alignas(long long)
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define CO__ALIGN_MAX _Alignas(long double) _Alignas(long long)
+#elif defined(__GNUC__) || defined(__clang__) /* C99 with GNU extensions */
+#define CO__ALIGN_MAX                                                                      \
+    __attribute__((aligned(__alignof__(long double) > __alignof__(long long)              \
+                               ? __alignof__(long double)                                 \
+                               : __alignof__(long long))))
+#else
+#error "corio/sched.h needs C11, C++11, or gcc or clang"
+#endif
+
+/* A task's bookkeeping (64 bytes on 64-bit, 48 on a 32-bit ARM); its frame
+ * follows it directly in memory, aligned as malloc's memory is.  Private:
+ * use the functions below. */
 typedef struct co_task {
-    struct co_task *next;     /* the ready queue, or the wait queue it is in */
+    CO__ALIGN_MAX struct co_task *next; /* the ready queue, or the wait queue it is in */
     struct co_task *awaiters; /* tasks awaiting it, newest first, by `next`  */
     void *group;              /* the gather or task group it reports to      */
     void *wait_on;            /* what it is suspended on                     */
-    co_loop *loop;
+#if !CO__LOOP_ID
+    co_loop *loop; /* (64-bit: the loop numbered timer.co__owner) */
+#endif
+    union {
+        void *top; /* the innermost wait-for, task group or socket
+                      operation in progress: its state, recorded when it
+                      started so nothing is re-read after a resume */
+    } scope;
     co_timer timer;    /* its sleep                                         */
     uint8_t wait;      /* the kind of thing wait_on is                      */
     uint8_t flags;
@@ -157,15 +193,6 @@ typedef struct co_task {
     uint8_t woke_from; /* the kind of wait a wake-up came from              */
     uint32_t reg;      /* its place in the loop's list of tasks             */
     uint32_t size;     /* bytes allocated for it, 0 for caller storage      */
-    union {
-        void *top; /* the innermost wait-for, task group or socket
-                      operation in progress: its state, recorded when it
-                      started so nothing is re-read after a resume */
-        /* the strictest alignments round the size up, so a frame that
-           follows (t + 1, or CO_TASK_STORAGE's) may hold any type */
-        long double co__ld;
-        long long co__ll;
-    } scope;
 } co_task;
 
 /* A FIFO of waiting tasks (by their `next`): what Event, Lock, Future...

@@ -155,8 +155,8 @@ int co_task_add_done_callback(co_gen *task, co_handle *h, void (*fn)(void *), vo
         return CO_EBADARG;
     t = co__task(task);
     if (t->flags & CO__T_DONE)
-        return co_call_soon(t->loop, h, fn, arg);
-    h = take(t->loop, h, fn, arg, &rc);
+        return co_call_soon(co__task_loop(t), h, fn, arg);
+    h = take(co__task_loop(t), h, fn, arg, &rc);
     if (h == NULL)
         return rc;
     /* asyncio's tasks run from their creation; ours from co_spawn, which
@@ -178,7 +178,7 @@ int co_task_add_done_callback(co_gen *task, co_handle *h, void (*fn)(void *), vo
 static bool is_call(const co_task *node, void (*fn)(void *), void *arg)
 {
     const co_handle *h = (const co_handle *)(const void *)node;
-    return node->loop == NULL && h->fn == fn && h->arg == arg;
+    return !co__is_task(node) && h->fn == fn && h->arg == arg;
 }
 
 size_t co_task_remove_done_callback(co_gen *task, void (*fn)(void *), void *arg)

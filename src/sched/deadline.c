@@ -46,7 +46,7 @@ int co__deadline_end(co_deadline *d, int err)
     co_loop *loop;
     if (d == NULL || d->owner == NULL)
         return CO_EBADARG;
-    loop = d->owner->loop;
+    loop = co__task_loop(d->owner);
     co__heap_remove(loop, &d->timer);
     if (!d->expired)
         return err;

@@ -41,8 +41,8 @@ static void wake_all(co_future *f)
 {
     co_task *t;
     while ((t = co__waitq_pop(&f->waiters)) != NULL) {
-        if (t->loop)
-            co__wake(t->loop, t);
+        if (co__is_task(t))
+            co__wake(co__task_loop(t), t);
         else /* a done callback */
             co__make_ready(f->loop, t);
     }

@@ -157,7 +157,7 @@ int co__gather_end(co_gather *g)
     for (size_t i = 0; i < g->n; i++) {
         co_task *c = co__task(g->tasks[i]);
         if (c->group == g)
-            co__let_go(c->loop, c);
+            co__let_go(co__task_loop(c), c);
     }
     g->pending = 0;
     g->owner = NULL;
@@ -249,7 +249,7 @@ int co_gather_release(co_gather *g)
         return CO_EBUSY;
     if (!g->owns || g->n == 0)
         return 0;
-    loop = co__task(g->tasks[0])->loop;
+    loop = co__task_loop(co__task(g->tasks[0]));
     for (size_t i = 0; i < g->n; i++)
         co_release(g->tasks[i]);
     co__pool_free(loop, (void *)(uintptr_t)g->tasks, g->n * sizeof *g->tasks);

@@ -35,9 +35,9 @@ void co_group_fini(co_group *g)
     for (size_t i = 0; i < g->n; i++) {
         co_task *c = co__task(g->members[i]);
         if (c->group == g)
-            co__let_go(c->loop, c);
+            co__let_go(co__task_loop(c), c);
     }
-    co__free(g->owner->loop, g->members, g->cap * sizeof *g->members);
+    co__free(co__task_loop(g->owner), g->members, g->cap * sizeof *g->members);
     g->members = NULL;
     g->n = g->cap = 0;
 }
@@ -79,11 +79,11 @@ int co_group_spawn(co_group *g, co_gen *frame)
         return CO_EBUSY;
     if (g->n == g->cap) {
         size_t cap = g->cap ? g->cap * 2 : 8;
-        co_gen **m = co__alloc(g->owner->loop, cap * sizeof *m);
+        co_gen **m = co__alloc(co__task_loop(g->owner), cap * sizeof *m);
         if (m == NULL)
             return CO_ENOMEM;
         co__bytecopy(m, g->members, g->n * sizeof *m);
-        co__free(g->owner->loop, g->members, g->cap * sizeof *m);
+        co__free(co__task_loop(g->owner), g->members, g->cap * sizeof *m);
         g->members = m;
         g->cap = cap;
     }
@@ -152,7 +152,7 @@ int co__group_wait(int thrown)
     if (g == NULL)
         return CO_ENOTASK;
     if (g->pending && !thrown) {
-        g->owner->loop->waits[CO__W_GROUP] = &group_wait;
+        co__task_loop(g->owner)->waits[CO__W_GROUP] = &group_wait;
         co__wait_for(g->owner, CO__W_GROUP, g);
         return 0;
     }

@@ -58,11 +58,13 @@ const co_body_info *co__body_info(co_body fn)
 static const co_task *listed(const co_gen *task)
 {
     const co_task *t;
+    const co_loop *loop;
     if (task == NULL || task->fn == NULL)
         return NULL;
     t = co__task(task);
-    if (!(t->flags & CO__T_LISTED) || t->loop == NULL || t->reg >= t->loop->ntasks ||
-        t->loop->tasks[t->reg] != t)
+    loop = co__task_loop(t);
+    if (!(t->flags & CO__T_LISTED) || loop == NULL || t->reg >= loop->ntasks ||
+        loop->tasks[t->reg] != t)
         return NULL;
     return t;
 }
@@ -127,7 +129,7 @@ int co_task_set_name(co_gen *task, const char *name)
     size_t n;
     if (t == NULL)
         return CO_EBADARG;
-    loop = t->loop;
+    loop = co__task_loop(t);
     if (name) {
         if (names_fit(loop) < 0)
             return CO_ENOMEM;
@@ -172,7 +174,7 @@ int co_task_get_name(const co_gen *task, char *buf, size_t size)
     size_t at = 0;
     if (t == NULL || (buf == NULL && size > 0))
         return CO_EBADARG;
-    loop = t->loop;
+    loop = co__task_loop(t);
     if (t->reg < loop->cap_names && loop->names[t->reg]) {
         put(buf, size, &at, loop->names[t->reg]);
     } else {
@@ -232,7 +234,7 @@ size_t co_task_get_stack(const co_gen *task, co_stack_frame *out, size_t max)
             out[n].line = co_line(f);
         }
         /* tasks awaiting each other in a ring: one round */
-        if (++hops > t->loop->ntasks)
+        if (++hops > co__task_loop(t)->ntasks)
             break;
         t = co__awaited(t);
         if (t == first)

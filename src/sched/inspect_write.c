@@ -103,7 +103,7 @@ static void wait_for(out *o, const co_task *t)
     str(o, " wait_for=<");
     if (t->wait == CO__W_TIMER) {
         str(o, "sleep, ");
-        num(o, ms_left(t->loop, &t->timer));
+        num(o, ms_left(co__task_loop(t), &t->timer));
         str(o, " ms left");
     } else if (t->wait == CO__W_TASK) {
         str(o, "Task '");
@@ -142,7 +142,7 @@ static void task_repr(out *o, const co_task *t)
         }
     } else if (co_state(root) == CO_CREATED) {
         str(o, "() not started>");
-    } else if (t->loop->current == t) {
+    } else if (co__task_loop(t)->current == t) {
         str(o, "() running>");
     } else {
         str(o, "() running at ");
@@ -187,7 +187,7 @@ static void write_stack(out *o, const co_task *t)
         frames(o, t);
         t = co__awaited(t);
         /* tasks awaiting each other in a ring: shown once round */
-        if (t == NULL || t == first || ++hops > t->loop->ntasks)
+        if (t == NULL || t == first || ++hops > co__task_loop(t)->ntasks)
             break;
         str(o, "  awaiting ");
         task_repr(o, t);

@@ -26,6 +26,52 @@ co_gen *co_current_task(void)
     return co__running && co__running->current ? co__frame(co__running->current) : NULL;
 }
 
+/* ------------------------------------------------------- loop numbers */
+
+#if CO__LOOP_ID
+co_loop *co__loops[CO__LOOPS_MAX];
+
+/* Takes the first free number.  Loops of other threads take theirs at the
+ * same time: a slot is claimed by compare-and-swap where the compiler has
+ * it; a task's read of its own loop's slot needs no fence (the slot was set
+ * before the loop made any task). */
+static int take_number(co_loop *loop)
+{
+    for (uint32_t i = 1; i < CO__LOOPS_MAX; i++) {
+#if defined(__GNUC__) || defined(__clang__)
+        co_loop *none = NULL;
+        if (!__atomic_compare_exchange_n(&co__loops[i], &none, loop, false, __ATOMIC_ACQ_REL,
+                                         __ATOMIC_RELAXED))
+            continue;
+#else
+        if (co__loops[i])
+            continue;
+        co__loops[i] = loop;
+#endif
+        loop->id = (uint16_t)i;
+        return 0;
+    }
+    return CO_ENOMEM; /* 65535 loops alive at once */
+}
+
+static void give_number_back(co_loop *loop)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    __atomic_store_n(&co__loops[loop->id], NULL, __ATOMIC_RELEASE);
+#else
+    co__loops[loop->id] = NULL;
+#endif
+    loop->id = 0;
+}
+#else
+static int take_number(co_loop *loop)
+{
+    (void)loop;
+    return 0;
+}
+static void give_number_back(co_loop *loop) { (void)loop; }
+#endif
+
 /* ------------------------------------------------------------ registry */
 
 /*
@@ -127,7 +173,13 @@ int co__loop_init(co_loop *loop, const co_loop_options *opt)
     loop->state = CO__LOOP_OPEN;
     loop->now = INT64_MIN;
     loop->now = co__read_clock(loop);
-    return grow_registry(loop, REGISTRY_START);
+    if (take_number(loop) < 0)
+        return CO_ENOMEM;
+    if (grow_registry(loop, REGISTRY_START) < 0) {
+        give_number_back(loop);
+        return CO_ENOMEM;
+    }
+    return 0;
 }
 
 void co__loop_fini(co_loop *loop)
@@ -147,5 +199,6 @@ void co__loop_fini(co_loop *loop)
     loop->tasks = NULL;
     loop->cap_tasks = 0;
     co__heap_free(loop);
+    give_number_back(loop);
     loop->state = CO__LOOP_CLOSED;
 }

@@ -309,9 +309,36 @@ struct co_loop {
     struct co_agen *agens; /* async generators started and not finished (agen.c) */
     const co__agen_ops *agen_ops;
     struct co_agen *agen_driving; /* the generator an await is driving now */
+#if CO__LOOP_ID
+    uint16_t id; /* its number in co__loops, which its tasks keep */
+#endif
 };
 
 enum { CO__LOOP_OPEN, CO__LOOP_RUNNING, CO__LOOP_CLOSED };
+
+/*
+ * The loop a task belongs to.  On 64-bit a task keeps its loop's number in
+ * its timer's padding (co_timer.co__owner): 2 bytes instead of a pointer's
+ * 8 make the header 64 bytes.  co__loops maps the numbers of the loops alive
+ * in the process (any thread) to them; 0 is no loop -- a callback's header
+ * (callback.c), whose node is not a task.  A loop takes a number in
+ * co__loop_init and gives it back in co__loop_fini (loop.c).
+ */
+#if CO__LOOP_ID
+#define CO__LOOPS_MAX 65536 /* numbers 1 .. 65535: loops alive at once */
+extern co_loop *co__loops[CO__LOOPS_MAX];
+static inline co_loop *co__task_loop(const co_task *t) { return co__loops[t->timer.co__owner]; }
+static inline void co__set_task_loop(co_task *t, const co_loop *loop)
+{
+    t->timer.co__owner = loop ? loop->id : 0;
+}
+/* Whether a ready-queue entry is a task, not a callback (no loop read). */
+static inline bool co__is_task(const co_task *t) { return t->timer.co__owner != 0; }
+#else
+static inline co_loop *co__task_loop(const co_task *t) { return t->loop; }
+static inline void co__set_task_loop(co_task *t, co_loop *loop) { t->loop = loop; }
+static inline bool co__is_task(const co_task *t) { return t->loop != NULL; }
+#endif
 
 /* ------------------------------------------------- scheduler internals */
 
@@ -371,7 +398,7 @@ static inline void co__wait_for(co_task *t, uint8_t kind, void *obj)
 }
 
 /* Appends t to the ready queue; co__pop_ready takes the first.
- * An entry whose `loop` is NULL is not a task but a callback (a co_handle,
+ * An entry that is no task (co__is_task) but a callback (a co_handle,
  * callback.c): the turn runs it with loop->run_call instead of a step. */
 CO__HOT void co__make_ready(co_loop *loop, co_task *t);
 CO__HOT co_task *co__pop_ready(co_loop *loop);

@@ -84,7 +84,7 @@ bool co__sync_wake_first(co_waitq *q)
     co_task *t = co__waitq_pop(q);
     if (t == NULL)
         return false;
-    co__wake(t->loop, t);
+    co__wake(co__task_loop(t), t);
     return true;
 }
 
@@ -122,7 +122,7 @@ void co_event_set(co_event *ev)
     ev->set = true;
     while ((t = co__waitq_pop(&ev->waiters)) != NULL) {
         t->flags |= CO__T_HANDED; /* wait() returns even if cleared again first */
-        co__wake(t->loop, t);
+        co__wake(co__task_loop(t), t);
     }
 }
 
@@ -189,7 +189,7 @@ void co__lock_hand_on(co_lock *lock)
     lock->handing = t != NULL;
     if (t) {
         t->flags |= CO__T_HANDED;
-        co__wake(t->loop, t);
+        co__wake(co__task_loop(t), t);
     }
 }
 
@@ -241,7 +241,7 @@ int co_sem_release(co_sem *sem)
     t = co__waitq_pop(&sem->waiters);
     if (t) { /* the permit goes straight to the first waiter */
         t->flags |= CO__T_HANDED;
-        co__wake(t->loop, t);
+        co__wake(co__task_loop(t), t);
         return 0;
     }
     if (sem->bound && sem->value >= sem->bound)

@@ -13,11 +13,20 @@
  */
 #include "loop.h"
 
+/* The header keeps a frame that follows it aligned as malloc's memory; on
+ * x86-64 it is four cache-line quarters (docs/PERFORMANCE.md counts them). */
+_Static_assert(sizeof(co_task) % _Alignof(long double) == 0 &&
+                   sizeof(co_task) % _Alignof(long long) == 0,
+               "a frame after co_task must be aligned for any scalar");
+#if defined(__x86_64__) && defined(__LP64__)
+_Static_assert(sizeof(co_task) == 64, "co_task is 64 bytes on x86-64");
+#endif
+
 static void init_task(co_loop *loop, co_task *t, uint8_t flags, uint32_t size)
 {
     t->next = t->awaiters = NULL;
     t->group = t->wait_on = NULL;
-    t->loop = loop;
+    co__set_task_loop(t, loop);
     t->timer.slot = 0;
     t->timer.seq = 0;
     t->timer.kind = CO__TIMER_SLEEP;
@@ -90,17 +99,19 @@ int co_task_init(co_loop *loop, co_task *task, co_gen *frame)
 int co_spawn(co_gen *frame)
 {
     co_task *t;
+    co_loop *loop;
     if (frame == NULL || frame->fn == NULL)
         return CO_EBADARG;
     t = co__task(frame);
     if (t->flags & (CO__T_SPAWNED | CO__T_DONE))
         return CO_EBUSY;
-    if (t->loop->state == CO__LOOP_CLOSED)
+    loop = co__task_loop(t);
+    if (loop->state == CO__LOOP_CLOSED)
         return CO_ELOOPCLOSED;
-    if (!(t->flags & CO__T_LISTED) && co__register_task(t->loop, t) < 0)
+    if (!(t->flags & CO__T_LISTED) && co__register_task(loop, t) < 0)
         return CO_ENOMEM; /* caller storage: listed while it runs */
     t->flags |= CO__T_SPAWNED;
-    co__make_ready(t->loop, t);
+    co__make_ready(loop, t);
     return 0;
 }
 
@@ -139,7 +150,7 @@ void co_release(co_gen *task)
         return;
     /* a gather still reads its tasks: it frees them when it ends */
     if ((t->flags & CO__T_DONE || !(t->flags & CO__T_SPAWNED)) && !t->group)
-        co__free_task(t->loop, t);
+        co__free_task(co__task_loop(t), t);
     else
         t->flags |= CO__T_RELEASED;
 }
@@ -237,7 +248,7 @@ int co_cancel(co_gen *task)
     if (task == NULL || task->fn == NULL)
         return CO_EBADARG;
     t = co__task(task);
-    loop = t->loop;
+    loop = co__task_loop(t);
     if (t->flags & CO__T_DONE)
         return 0;
     end = cancel_end(loop, t);

@@ -52,7 +52,7 @@ int co_timeout_reschedule(co_timeout *to, int64_t when)
         return CO_EBADARG;
     if (to->state != ENTERED || to->d.expired)
         return CO_EINVALSTATE; /* Python's RuntimeError */
-    loop = to->d.owner->loop;
+    loop = co__task_loop(to->d.owner);
     co__heap_remove(loop, &to->d.timer);
     to->when = when;
     if (when == CO_NO_TIMEOUT)

@@ -78,7 +78,7 @@ static inline void run_round(co_loop *loop)
         co_task *t = co__pop_ready(loop);
         if (t == loop->round_last)
             loop->round_last = NULL;
-        if (t->loop)
+        if (co__is_task(t))
             co__run_task(loop, t);
         else
             loop->run_call(loop, t);
@@ -200,7 +200,7 @@ int co_run(co_loop *loop, co_gen *main)
     if (loop->state != CO__LOOP_OPEN)
         return loop->state == CO__LOOP_RUNNING ? CO_ELOOPRUNNING : CO_ELOOPCLOSED;
     t = co__task(main);
-    if (t->loop != loop)
+    if (co__task_loop(t) != loop)
         return CO_EBADARG;
     /* the reactor may refuse before anything runs: a loop inherited by fork */
     if (loop->io && loop->io->run_begin && (rc = loop->io->run_begin(loop)) < 0)

@@ -41,7 +41,7 @@ static void wake_owner(co_wait *w)
 {
     co_task *o = w->owner;
     if (o && o->wait == CO__W_WAIT && o->wait_on == w)
-        co__make_ready(o->loop, o);
+        co__make_ready(co__task_loop(o), o);
 }
 
 /* A watched task is done (its callback, run by the loop). */
@@ -93,7 +93,7 @@ void co_wait_release(co_wait *w)
     w->state = RELEASED;
     unwatch(w);
     if (w->owns) {
-        co__free(w->owner->loop, w->slots, w->cap * sizeof *w->slots);
+        co__free(co__task_loop(w->owner), w->slots, w->cap * sizeof *w->slots);
         w->slots = NULL;
         w->cap = 0;
         w->owns = 0;
@@ -107,7 +107,7 @@ static int watch(co_loop *loop, co_wait *w, co_gen *const *tasks, size_t n, int6
     if (n == 0 || tasks == NULL)
         return CO_EBADARG; /* Python's ValueError: an empty set */
     for (size_t i = 0; i < n; i++) {
-        if (tasks[i] == NULL || tasks[i]->fn == NULL || co__task(tasks[i])->loop != loop)
+        if (tasks[i] == NULL || tasks[i]->fn == NULL || co__task_loop(co__task(tasks[i])) != loop)
             return CO_EBADARG;
         if (co__task(tasks[i]) == loop->current)
             return CO_ESELF;
