@@ -46,6 +46,25 @@
  * pool's work while doing nothing, so there they are not made.  Memcheck
  * answers a request it handled with -1; other tools leave the default 0. */
 
+#ifdef CO__VALGRIND
+/* What memcheck is told of a block's bytes.  Out of line: a client
+ * request's argument block on the stack would give co__pool_alloc a frame
+ * and saved registers at every call, under valgrind or not. */
+enum { NOACCESS, UNDEFINED, DEFINED };
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static void memcheck_mark(const void *b, size_t n, int how)
+{
+    if (how == NOACCESS)
+        VALGRIND_MAKE_MEM_NOACCESS(b, n);
+    else if (how == UNDEFINED)
+        VALGRIND_MAKE_MEM_UNDEFINED(b, n);
+    else
+        VALGRIND_MAKE_MEM_DEFINED(b, n);
+}
+#endif
+
 /* A block is free: nothing may touch it but the pool. */
 static void poison(const co_pool *p, void *b, size_t n)
 {
@@ -54,7 +73,7 @@ static void poison(const co_pool *p, void *b, size_t n)
 #endif
 #ifdef CO__VALGRIND
     if (p->checked)
-        VALGRIND_MAKE_MEM_NOACCESS(b, n);
+        memcheck_mark(b, n, NOACCESS);
 #endif
     (void)p;
     (void)b;
@@ -70,7 +89,7 @@ static void unpoison(const co_pool *p, void *b, size_t n)
 #endif
 #ifdef CO__VALGRIND
     if (p->checked)
-        VALGRIND_MAKE_MEM_UNDEFINED(b, n);
+        memcheck_mark(b, n, UNDEFINED);
 #endif
     (void)p;
     (void)b;
@@ -91,8 +110,17 @@ typedef struct chunk {
 
 static size_t class_of(size_t size) { return (size - 1) / GRAIN; }
 
+/* Out of line where the compiler allows: code that runs once (and asks
+ * valgrind questions, whose argument blocks live on the stack) kept off the
+ * path of every block.  Not on a bare build, which counts flash bytes. */
+#if !CO_BARE && (defined(__GNUC__) || defined(__clang__))
+#define COLD __attribute__((noinline, cold))
+#else
+#define COLD
+#endif
+
 /* The free lists, all empty, made with the first block. */
-static int make_table(co_loop *loop)
+static COLD int make_table(co_loop *loop)
 {
     co_pool *p = &loop->pool;
     p->free = co__alloc(loop, CO__POOL_CLASSES * sizeof *p->free);
@@ -126,6 +154,18 @@ static int new_chunk(co_loop *loop)
     return 0;
 }
 
+/* The pool's first block (the free lists are made), or one the newest
+ * chunk has no room for (a chunk is added): the common path, again. */
+static COLD void *first_block(co_loop *loop, size_t size)
+{
+    return make_table(loop) < 0 ? NULL : co__pool_alloc(loop, size);
+}
+
+static COLD void *from_new_chunk(co_loop *loop, size_t size)
+{
+    return new_chunk(loop) < 0 ? NULL : co__pool_alloc(loop, size);
+}
+
 void *co__pool_alloc(co_loop *loop, size_t size)
 {
     co_pool *p = &loop->pool;
@@ -133,21 +173,21 @@ void *co__pool_alloc(co_loop *loop, size_t size)
     void *b;
     if (size == 0 || size > CO_POOL_MAX)
         return co__alloc(loop, size);
+    if (p->free == NULL)
+        return first_block(loop, size);
     c = class_of(size);
     block = (c + 1) * GRAIN;
-    if (p->free == NULL && make_table(loop) < 0)
-        return NULL;
     if ((b = p->free[c]) != NULL) {
         unpoison(p, b, block);
 #ifdef CO__VALGRIND
         if (p->checked)
-            VALGRIND_MAKE_MEM_DEFINED(b, sizeof(void *)); /* the link the pool wrote */
+            memcheck_mark(b, sizeof(void *), DEFINED); /* the link the pool wrote */
 #endif
         p->free[c] = *(void **)b;
         return b;
     }
-    if ((size_t)(p->end - p->bump) < block && new_chunk(loop) < 0)
-        return NULL;
+    if ((size_t)(p->end - p->bump) < block)
+        return from_new_chunk(loop, size); /* what it leaves is of a smaller class */
     b = p->bump;
     p->bump += block;
     return b;
