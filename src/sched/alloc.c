@@ -67,19 +67,16 @@ void co__free(co_loop *loop, void *p, size_t size)
 #define KEEP_A_LOOP() ((void)0)
 #endif
 
+#if CO_BARE /* a hosted build's co__zero is inline (loop.h) */
 void co__zero(void *p, size_t n)
 {
-#if CO_BARE
     unsigned char *b = p;
     while (n--) {
         *b++ = 0;
         KEEP_A_LOOP();
     }
-#else
-    if (n)
-        memset(p, 0, n);
-#endif
 }
+#endif
 
 void co__bytecopy(void *dst, const void *src, size_t n)
 {

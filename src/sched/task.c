@@ -39,7 +39,9 @@ static void init_task(co_loop *loop, co_task *t, uint8_t flags, uint32_t size)
     t->scope.top = NULL;
 }
 
-void *co_task_new(co_loop *loop, size_t size, co_body body)
+/* A new task's block with its frame's header set (co_init writes all of
+ * it); the rest of the frame is the caller's to fill. */
+static co_gen *new_task(co_loop *loop, size_t size, co_body body)
 {
     size_t total;
     co_task *t;
@@ -57,18 +59,29 @@ void *co_task_new(co_loop *loop, size_t size, co_body body)
         return NULL;
     }
     frame = co__frame(t);
-    co__zero(frame, size); /* a zeroed frame, as calloc would give */
     co_init(frame, body);
+    return frame;
+}
+
+void *co_task_new(co_loop *loop, size_t size, co_body body)
+{
+    co_gen *frame = new_task(loop, size, body);
+    if (frame) /* a zeroed frame, as calloc would give */
+        co__zero(frame + 1, size - sizeof *frame);
     return frame;
 }
 
 void *co__task_from(co_loop *loop, size_t size, co_body body, const void *init)
 {
-    co_gen *frame = co_task_new(loop, size, body);
-    /* the initializer's header is zeros: the new frame keeps its own */
-    if (frame && init)
-        co__bytecopy((char *)frame + sizeof *frame, (const char *)init + sizeof *frame,
-                     size - sizeof *frame);
+    co_gen *frame = new_task(loop, size, body);
+    if (frame == NULL)
+        return NULL;
+    /* the initializer's header is zeros: the new frame keeps its own, and
+       the rest is the initializer's, so it is not zeroed first */
+    if (init)
+        co__bytecopy(frame + 1, (const char *)init + sizeof *frame, size - sizeof *frame);
+    else
+        co__zero(frame + 1, size - sizeof *frame);
     return frame;
 }
 
