@@ -8,7 +8,7 @@
 #     (gdb) print *task   # co_task Task 'fetch-a' pending, wait_for=<sleep, 980 ms left>
 #
 # It reads memory only (a core file will do): the loop's registry of tasks,
-# each task's number beside its slot and its name in loop->names, the
+# each task's number (co_task.id) and its name in loop->names, the
 # frames' delegation offsets (co_gen.sub) and recorded lines, and the body
 # records CO_ASYNC and CO_BODY_NAME make (src/sched/inspect.c's `bodies`);
 # a body without a record is named by gdb's own symbol for its function.
@@ -78,9 +78,7 @@ class Loop:
         names = self.loop["names"]
         if _ptr(names) and reg < int(self.loop["cap_names"]) and _ptr(names[reg]):
             return names[reg].string()
-        ids = (self.loop["tasks"] + int(self.loop["cap_tasks"])).cast(
-            gdb.lookup_type("uint32_t").pointer())
-        return "Task-%d" % int(ids[reg])
+        return "Task-%d" % int(t["id"])
 
     def root(self, t):
         return (t.cast(self.char_p) + self.task_t.sizeof).cast(self.gen_p)

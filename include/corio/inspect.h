@@ -5,8 +5,8 @@
  * (scripts/corio-gdb.py).
  *
  * Nothing here costs a task that is never looked at.  A task's number, for
- * its default name "Task-N", is kept beside its slot in the loop's list of
- * tasks; a name that is set lives in a table the loop allocates with the
+ * its default name "Task-N", is kept in its header (a word the header had
+ * spare); a name that is set lives in a table the loop allocates with the
  * first one.  A frame's body name and file come from a record made once per
  * body at program start: CO_ASYNC makes its own, CO_BODY_NAME one for a
  * body written out by hand (both on gcc and clang, whose constructor

@@ -150,6 +150,7 @@ typedef struct co_timer {
     uint32_t slot; /* position in the timer heap + 1; 0: not armed   */
     uint32_t seq;  /* arming order: equal deadlines fire in it        */
     uint8_t kind;  /* what firing means (a task's sleep, a deadline...) */
+    uint8_t co__byte; /* padding the owner may use: a task's block class */
 #if CO__LOOP_ID
     uint16_t co__owner; /* padding the owner may use: a task's loop number */
 #endif
@@ -192,7 +193,7 @@ typedef struct co_task {
     uint8_t cancels;   /* pending cancellation requests (Task.cancelling()) */
     uint8_t woke_from; /* the kind of wait a wake-up came from              */
     uint32_t reg;      /* its place in the loop's list of tasks             */
-    uint32_t size;     /* bytes allocated for it, 0 for caller storage      */
+    uint32_t id;       /* its number, Task-N's N, given when it is listed   */
 } co_task;
 
 /* A FIFO of waiting tasks (by their `next`): what Event, Lock, Future...

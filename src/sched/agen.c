@@ -289,7 +289,7 @@ static void close_now(co_loop *loop, co_gen *g)
 /* Task t's block is freed: the generators in its frame are closed first. */
 static void drop(co_loop *loop, co_task *t)
 {
-    const char *lo = (const char *)t, *hi = lo + t->size;
+    const char *lo = (const char *)t, *hi = lo + co__task_bytes(t);
     co_agen *a = loop->agens;
     if (!(t->flags & CO__T_ALLOCATED))
         return;

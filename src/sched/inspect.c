@@ -3,9 +3,9 @@
  * list of a loop's live tasks (all_tasks), body names, and the walk of a
  * task's await chain (get_stack).  The text of a stack is inspect_write.c's.
  *
- * Side storage only: the header of a task and of a frame stay as they are.
- * A task's number lives beside its registry slot (loop.c); a set name in
- * loop->names, indexed by the same slot, allocated with the first name and
+ * Side storage only, but for the task's number (co_task.id, given when the
+ * registry lists it, loop.h): a set name lives in loop->names, indexed by
+ * the task's registry slot, allocated with the first name and
  * kept in step by the registry's `unlisting` hook as tasks leave it (the
  * last slot moves into the one that empties).  Body records are static
  * storage of the program, linked into one list by constructor functions
@@ -179,7 +179,7 @@ int co_task_get_name(const co_gen *task, char *buf, size_t size)
         put(buf, size, &at, loop->names[t->reg]);
     } else {
         char num[11];
-        co__format_uint(num, co__task_ids(loop)[t->reg]);
+        co__format_uint(num, t->id);
         put(buf, size, &at, "Task-");
         put(buf, size, &at, num);
     }

@@ -79,27 +79,25 @@ static void give_number_back(co_loop *loop) { (void)loop; }
  * (to free it) and every caller-storage task while it runs (to cancel it at
  * shutdown).  Room for the first REGISTRY_START is made with the loop, so
  * caller storage allocates nothing until that many run at once; it doubles
- * from there, so a small loop stays small.  Beside each slot is the task's
- * number for its default name, "Task-N" (a store per task, in the same
- * block: a program that never asks for a name pays nothing more).
+ * from there, so a small loop stays small.  The task's number for its
+ * default name, "Task-N", is a store in its header when it is listed (a
+ * program that never asks for a name pays nothing more).
  */
 #define REGISTRY_START 8
 
 static int grow_registry(co_loop *loop, uint32_t cap)
 {
-    const size_t slot = sizeof(co_task *) + sizeof(uint32_t);
-    char *a;
+    const size_t slot = sizeof(co_task *);
+    co_task **a;
     if (cap < loop->cap_tasks || (size_t)cap * slot / slot != cap)
         return CO_ENOMEM;
     /* realloc: at 1M tasks, copying the array at each doubling cost more
        than the rest of CO_NEW's bookkeeping (glibc moves a large block by
-       remapping it); only the numbers move up behind the longer array */
+       remapping it) */
     a = co__realloc(loop, loop->tasks, loop->cap_tasks * slot, cap * slot);
     if (a == NULL)
         return CO_ENOMEM;
-    co__bytemove(a + cap * sizeof(co_task *), a + loop->cap_tasks * sizeof(co_task *),
-                 loop->ntasks * sizeof(uint32_t));
-    loop->tasks = (co_task **)(void *)a;
+    loop->tasks = a;
     loop->cap_tasks = cap;
     return 0;
 }
@@ -114,7 +112,16 @@ void co__free_task(co_loop *loop, co_task *t)
         loop->agen_ops->drop(loop, t);
     co__unregister_task(loop, t);
     if (t->flags & CO__T_ALLOCATED)
-        co__pool_free(loop, t, t->size);
+        co__free_block(loop, t);
+}
+
+void co__free_block(co_loop *loop, co_task *t)
+{
+    size_t n = co__task_bytes(t);
+    if (t->timer.co__byte == CO__BLOCK_BIG)
+        co__free(loop, (char *)t - CO__BIG_PREFIX, CO__BIG_PREFIX + n);
+    else
+        co__pool_free(loop, t, n);
 }
 
 
@@ -190,12 +197,12 @@ void co__loop_fini(co_loop *loop)
         co__report_unread(loop, t);
         co__unregister_task(loop, t);
         if (t->flags & CO__T_ALLOCATED)
-            co__pool_free(loop, t, t->size);
+            co__free_block(loop, t);
     }
     if (loop->unlisting)
         loop->unlisting(loop, NULL);
     co__pool_fini(loop);
-    co__free(loop, loop->tasks, loop->cap_tasks * (sizeof *loop->tasks + sizeof(uint32_t)));
+    co__free(loop, loop->tasks, loop->cap_tasks * sizeof *loop->tasks);
     loop->tasks = NULL;
     loop->cap_tasks = 0;
     co__heap_free(loop);

@@ -297,7 +297,7 @@ struct co_loop {
     co_task *main;
     co_task **tasks; /* every live task: for shutdown and groups */
     uint32_t ntasks, cap_tasks;
-    uint32_t created; /* tasks listed so far: Task-N's N (co__task_ids) */
+    uint32_t created; /* tasks listed so far: Task-N's N (co_task.id) */
     /* A task's name, by registry slot (inspect.c, allocated when the first
      * is set); the hook keeps it in step as a task leaves the registry
      * (NULL: the loop ends). */
@@ -354,11 +354,32 @@ static inline bool co__is_task(const co_task *t) { return t->loop != NULL; }
 
 /* ------------------------------------------------- scheduler internals */
 
-/* The largest frame co_task_new takes: its block's size fits co_task.size
- * (a uint32_t) and a size_t, whichever is smaller -- a constant within
+/*
+ * Where a task's block came from, in its header's co_timer.co__byte: 0 for
+ * caller storage; for a block of the pool, its size in grains (its class +
+ * 1); CO__BLOCK_BIG for a block larger than the pool's, from the allocator
+ * itself, whose size is kept in the CO__BIG_PREFIX bytes before the header
+ * (a size_t, and room for the header's alignment).  A byte instead of a
+ * 4-byte size in every header leaves room for the task's number (co_task.id).
+ */
+#define CO__BLOCK_BIG 0xFF
+#define CO__BIG_PREFIX                                                                     \
+    (((sizeof(size_t) + _Alignof(co_task) - 1) / _Alignof(co_task)) * _Alignof(co_task))
+static inline size_t co__task_bytes(const co_task *t)
+{
+    uint8_t b = t->timer.co__byte;
+    if (b == CO__BLOCK_BIG)
+        return *(const size_t *)(const void *)((const char *)t - CO__BIG_PREFIX);
+    return (size_t)b * CO_POOL_GRAIN;
+}
+/* Frees the block of a task the loop allocated (loop.c). */
+void co__free_block(struct co_loop *loop, co_task *t);
+
+/* The largest frame co_task_new takes: its block's size with the prefix
+ * fits a uint32_t and a size_t, whichever is smaller -- a constant within
  * size_t's range, so a 16-bit target compares it without a warning. */
 #define CO__FRAME_MAX \
-    ((SIZE_MAX < UINT32_MAX ? SIZE_MAX : (size_t)UINT32_MAX) - sizeof(co_task))
+    ((SIZE_MAX < UINT32_MAX ? SIZE_MAX : (size_t)UINT32_MAX) - sizeof(co_task) - CO__BIG_PREFIX)
 
 static inline co_gen *co__frame(co_task *t) { return (co_gen *)(void *)(t + 1); }
 static inline co_task *co__task(const co_gen *frame) { return (co_task *)(void *)frame - 1; }
@@ -386,12 +407,8 @@ int co__gather_end(co_gather *g);
 void co__report_unread(co_loop *loop, co_task *t);
 static inline void co__mark_read(co_task *t) { t->wait_on = t; }
 
-/* The registry of live tasks (loop.c).  Each slot also holds the task's
- * number (1, 2, ... in the order of listing), in the same block. */
-static inline uint32_t *co__task_ids(const co_loop *loop)
-{
-    return (uint32_t *)(void *)(loop->tasks + loop->cap_tasks);
-}
+/* The registry of live tasks (loop.c).  Listing a task gives it its number
+ * (co_task.id: 1, 2, ... in the order of listing). */
 /* Doubles the registry (loop.c): CO_ENOMEM when there is no room. */
 int co__grow_registry(co_loop *loop);
 CO__HOT int co__register_task(co_loop *loop, co_task *t);
@@ -475,7 +492,7 @@ CO__HOT int co__register_task(co_loop *loop, co_task *t)
         return CO_ENOMEM;
     t->flags |= CO__T_LISTED;
     t->reg = loop->ntasks;
-    co__task_ids(loop)[t->reg] = ++loop->created;
+    t->id = ++loop->created;
     loop->tasks[loop->ntasks++] = t;
     return 0;
 }
@@ -490,7 +507,6 @@ CO__HOT void co__unregister_task(co_loop *loop, co_task *t)
         loop->unlisting(loop, t);
     last = loop->tasks[--loop->ntasks];
     loop->tasks[t->reg] = last;
-    co__task_ids(loop)[t->reg] = co__task_ids(loop)[last->reg];
     last->reg = t->reg;
 }
 

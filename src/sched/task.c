@@ -21,8 +21,9 @@ _Static_assert(sizeof(co_task) % _Alignof(long double) == 0 &&
 #if defined(__x86_64__) && defined(__LP64__)
 _Static_assert(sizeof(co_task) == 64, "co_task is 64 bytes on x86-64");
 #endif
+_Static_assert(CO__POOL_CLASSES < CO__BLOCK_BIG, "a pool block's grains fit co_timer.co__byte");
 
-static void init_task(co_loop *loop, co_task *t, uint8_t flags, uint32_t size)
+static void init_task(co_loop *loop, co_task *t, uint8_t flags, uint8_t block)
 {
     t->next = t->awaiters = NULL;
     t->group = t->wait_on = NULL;
@@ -30,13 +31,35 @@ static void init_task(co_loop *loop, co_task *t, uint8_t flags, uint32_t size)
     t->timer.slot = 0;
     t->timer.seq = 0;
     t->timer.kind = CO__TIMER_SLEEP;
+    t->timer.co__byte = block;
     t->wait = CO__W_NONE;
     t->flags = flags;
     t->cancels = 0;
     t->woke_from = CO__W_NONE;
     t->reg = 0;
-    t->size = size;
+    t->id = 0;
     t->scope.top = NULL;
+}
+
+/* A block of `total` bytes for a new task, its header set: the pool's up
+ * to its largest class, else the allocator's with the size before it. */
+static co_task *new_block(co_loop *loop, size_t total)
+{
+    co_task *t;
+    if (total <= CO_POOL_MAX) {
+        t = co__pool_alloc(loop, total);
+        if (t)
+            init_task(loop, t, CO__T_ALLOCATED,
+                      (uint8_t)((total + CO_POOL_GRAIN - 1) / CO_POOL_GRAIN));
+        return t;
+    }
+    char *b = co__alloc(loop, CO__BIG_PREFIX + total);
+    if (b == NULL)
+        return NULL;
+    *(size_t *)(void *)b = total;
+    t = (co_task *)(void *)(b + CO__BIG_PREFIX);
+    init_task(loop, t, CO__T_ALLOCATED, CO__BLOCK_BIG);
+    return t;
 }
 
 /* A new task's block with its frame's header set (co_init writes all of
@@ -50,12 +73,11 @@ static co_gen *new_task(co_loop *loop, size_t size, co_body body)
         size > CO__FRAME_MAX || loop->state == CO__LOOP_CLOSED)
         return NULL;
     total = sizeof(co_task) + size;
-    t = co__pool_alloc(loop, total);
+    t = new_block(loop, total);
     if (t == NULL)
         return NULL;
-    init_task(loop, t, CO__T_ALLOCATED, (uint32_t)total);
     if (co__register_task(loop, t) < 0) {
-        co__pool_free(loop, t, total);
+        co__free_block(loop, t);
         return NULL;
     }
     frame = co__frame(t);
