@@ -1,10 +1,13 @@
 /*
  * corio_bench.c -- the runtime benchmarks written against corio's public API.
  *
- *   spawn N [--add]   N tasks (CO_NEW + co_spawn) that each sleep 10 ms and
+ *   spawn N [--add | --turn-clock]
+ *                     N tasks (CO_NEW + co_spawn) that each sleep 10 ms and
  *                     return their number (or, with --add, add it to a
  *                     total), gathered with CO_GATHER, then co_release-d:
- *                     wall and CPU time, peak RSS growth.
+ *                     wall and CPU time, peak RSS growth.  --turn-clock: on
+ *                     a loop whose timers count from the turn's clock
+ *                     (co_loop_options.turn_clock, libev's way; lib=corio-tc).
  *   timers N [--unit ms|us]
  *                     timers as task sleeps: arming N of them (each task's
  *                     first step, which is its CO_SLEEP), cancelling all of
@@ -26,13 +29,14 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-static const char usage[] = "corio_bench spawn N [--add] | timers N [--unit ms|us] | "
+static const char usage[] = "corio_bench spawn N [--add | --turn-clock] | timers N [--unit ms|us] | "
                             "sleep0 N | epoll0 N";
 
-static co_loop *new_loop(void)
+static co_loop *new_loop(bool turn_clock)
 {
     co_loop *loop;
-    int rc = co_loop_new(&loop, NULL);
+    co_loop_options opt = {.turn_clock = turn_clock};
+    int rc = co_loop_new(&loop, &opt);
     if (rc < 0) {
         fprintf(stderr, "co_loop_new: %s\n", co_strerror(rc));
         exit(1);
@@ -111,9 +115,9 @@ static int spawner_fn(co_gen *g)
     CO_END(self);
 }
 
-static int bench_spawn(size_t n, bool add)
+static int bench_spawn(size_t n, bool add, bool turn_clock)
 {
-    co_loop *loop = new_loop();
+    co_loop *loop = new_loop(turn_clock);
     long rss0 = peak_rss_kb();
     int64_t t0 = wall_ns(), c0 = cpu_ns();
     spawner *m = CO_NEW(loop, spawner, spawner_fn);
@@ -128,8 +132,8 @@ static int bench_spawn(size_t n, bool add)
     int64_t t1 = wall_ns(), c1 = cpu_ns();
     long rss1 = peak_rss_kb();
     check_sum("spawn", add ? added : m->sum, triangle(n));
-    printf("result bench=%s lib=corio n=%zu wall_ns=%lld cpu_ns=%lld rss_kb=%ld\n",
-           add ? "jobs" : "spawn", n, (long long)(t1 - t0), (long long)(c1 - c0), rss1 - rss0);
+    printf("result bench=%s lib=%s n=%zu wall_ns=%lld cpu_ns=%lld rss_kb=%ld\n",
+           add ? "jobs" : "spawn", turn_clock ? "corio-tc" : "corio", n, (long long)(t1 - t0), (long long)(c1 - c0), rss1 - rss0);
     co_loop_free(loop);
     return 0;
 }
@@ -232,7 +236,7 @@ static int timer_main_fn(co_gen *g)
 
 static int bench_timers(size_t n, int micro)
 {
-    co_loop *loop = new_loop();
+    co_loop *loop = new_loop(false);
     int64_t *delays = make_delays(n, micro);
     timer_main *m = CO_NEW(loop, timer_main, timer_main_fn);
     if (m == NULL || (m->set = malloc(n * sizeof *m->set)) == NULL) {
@@ -275,7 +279,7 @@ static int spinner_fn(co_gen *g)
 
 static int bench_sleep0(size_t n)
 {
-    co_loop *loop = new_loop();
+    co_loop *loop = new_loop(false);
     spinner *s = CO_NEW(loop, spinner, spinner_fn);
     if (s == NULL) {
         fputs("out of memory\n", stderr);
@@ -318,8 +322,12 @@ int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "";
     size_t n = parse_count(argc > 2 ? argv[2] : NULL, usage);
-    if (strcmp(cmd, "spawn") == 0 && (argc == 3 || given_option(argc, argv, "--add")))
-        return bench_spawn(n, argc == 4);
+    if (strcmp(cmd, "spawn") == 0 && argc == 3)
+        return bench_spawn(n, false, false);
+    if (strcmp(cmd, "spawn") == 0 && given_option(argc, argv, "--add"))
+        return bench_spawn(n, true, false);
+    if (strcmp(cmd, "spawn") == 0 && given_option(argc, argv, "--turn-clock"))
+        return bench_spawn(n, false, true);
     if (strcmp(cmd, "timers") == 0)
         return bench_timers(n, parse_unit(argc, argv, 3, usage));
     if (strcmp(cmd, "sleep0") == 0 && argc == 3)
