@@ -339,10 +339,12 @@ bench_timers() {
     local file=$results/timers.txt n unit lib
     n=$(n_of 1000000)
     fresh "$file"
-    local -a cmds=("$bin/corio_bench timers $n --unit ms" "$bin/heap_bench timers $n --unit ms")
+    local -a cmds=("$bin/corio_bench timers $n --unit ms" "$bin/corio_bench timers-tc $n --unit ms"
+        "$bin/heap_bench timers $n --unit ms")
     have ev_bench && cmds+=("$bin/ev_bench timers $n --unit ms")
     have uv_bench && cmds+=("$bin/uv_bench timers $n --unit ms")
-    cmds+=("$bin/corio_bench timers $n --unit us" "$bin/heap_bench timers $n --unit us")
+    cmds+=("$bin/corio_bench timers $n --unit us" "$bin/corio_bench timers-tc $n --unit us"
+        "$bin/heap_bench timers $n --unit us")
     have ev_bench && cmds+=("$bin/ev_bench timers $n --unit us")
     run_rounds "$file" "${cmds[@]}"
 
@@ -354,12 +356,13 @@ bench_timers() {
     echo "ns per timer, median [min - max] of $runs runs."
     echo "corio = timers as task sleeps (start = each task's first step, CO_SLEEP; cancel ="
     echo "co_cancel; fire = heap pop + the task's resume to its end); corio-heap = src/sched/heap.c"
-    echo "alone (push, remove, pop; fire is the pops only, no loop)."
+    echo "alone (push, remove, pop; fire is the pops only, no loop); corio-tc = corio on a"
+    echo "loop with co_loop_options.turn_clock (the opt-in: no clock read per timer armed)."
     echo
     echo "| unit | library | start ns | cancel ns | restart ns | fire CPU ns | cancelled tasks' unwinding ns |"
     echo "|---|---|---|---|---|---|---|"
     for unit in ms us; do
-        for lib in corio corio-heap libev libuv; do
+        for lib in corio corio-tc corio-heap libev libuv; do
             local s c r f u
             s=$(stats "$file" start_ns lib=$lib unit=$unit)
             [ "$s" = "- - -" ] && continue
@@ -382,7 +385,7 @@ bench_timers() {
         ec=$(med "$(stats "$file" cancel_ns lib=libev unit=$unit)")
         er=$(med "$(stats "$file" restart_ns lib=libev unit=$unit)")
         ef=$(med "$(stats "$file" fire_cpu_ns lib=libev unit=$unit)")
-        for lib in corio corio-heap libuv; do
+        for lib in corio corio-tc corio-heap libuv; do
             local s c r f
             s=$(ratio "$(med "$(stats "$file" start_ns lib=$lib unit=$unit)")" "$es")
             [ "$s" = "-" ] && continue

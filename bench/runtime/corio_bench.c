@@ -13,6 +13,8 @@
  *                     first step, which is its CO_SLEEP), cancelling all of
  *                     a fresh set with co_cancel, and the CPU per fire when
  *                     a second set all fires.
+ *   timers-tc N [--unit ms|us]
+ *                     the same on a turn_clock loop (lib=corio-tc).
  *   sleep0 N          one task doing CO_SLEEP(self, 0) N times.
  *   epoll0 N          the floor under sleep0: epoll_wait(fd, ..., 0) on an
  *                     epoll set holding one eventfd, as corio's loop polls
@@ -29,7 +31,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-static const char usage[] = "corio_bench spawn N [--add | --turn-clock] | timers N [--unit ms|us] | "
+static const char usage[] = "corio_bench spawn N [--add | --turn-clock] | timers[-tc] N [--unit ms|us] | "
                             "sleep0 N | epoll0 N";
 
 static co_loop *new_loop(bool turn_clock)
@@ -234,9 +236,9 @@ static int timer_main_fn(co_gen *g)
     CO_END(self);
 }
 
-static int bench_timers(size_t n, int micro)
+static int bench_timers(size_t n, int micro, bool turn_clock)
 {
-    co_loop *loop = new_loop(false);
+    co_loop *loop = new_loop(turn_clock);
     int64_t *delays = make_delays(n, micro);
     timer_main *m = CO_NEW(loop, timer_main, timer_main_fn);
     if (m == NULL || (m->set = malloc(n * sizeof *m->set)) == NULL) {
@@ -249,9 +251,9 @@ static int bench_timers(size_t n, int micro)
     m->delay_ns = delays;
     run_main(loop, &m->gen);
     check_sum("timers", (long long)sleepers_left, 0);
-    printf("result bench=timers lib=corio unit=%s n=%zu start_ns=%lld cancel_ns=%lld "
+    printf("result bench=timers lib=%s unit=%s n=%zu start_ns=%lld cancel_ns=%lld "
            "unwind_ns=%lld restart_ns=%lld fire_cpu_ns=%lld fire_wall_ns=%lld\n",
-           micro ? "us" : "ms", n, (long long)m->arm_ns, (long long)m->cancel_ns,
+           turn_clock ? "corio-tc" : "corio", micro ? "us" : "ms", n, (long long)m->arm_ns, (long long)m->cancel_ns,
            (long long)m->unwind_ns, (long long)m->rearm_ns, (long long)m->fire_cpu_ns,
            (long long)m->fire_wall_ns);
     free(m->set);
@@ -328,8 +330,8 @@ int main(int argc, char **argv)
         return bench_spawn(n, true, false);
     if (strcmp(cmd, "spawn") == 0 && given_option(argc, argv, "--turn-clock"))
         return bench_spawn(n, false, true);
-    if (strcmp(cmd, "timers") == 0)
-        return bench_timers(n, parse_unit(argc, argv, 3, usage));
+    if (strcmp(cmd, "timers") == 0 || strcmp(cmd, "timers-tc") == 0)
+        return bench_timers(n, parse_unit(argc, argv, 3, usage), cmd[6] != '\0');
     if (strcmp(cmd, "sleep0") == 0 && argc == 3)
         return bench_sleep0(n);
     if (strcmp(cmd, "epoll0") == 0 && argc == 3)
