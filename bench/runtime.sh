@@ -229,7 +229,7 @@ bench_spawn() {
     local -a sizes=("$(n_of 10000)" "$(n_of 100000)" "$(n_of 1000000)")
     fresh "$file"
     for n in "${sizes[@]}"; do
-        cmds=("$bin/corio_bench spawn $n")
+        cmds=("$bin/corio_bench spawn $n" "$bin/corio_bench spawn $n --turn-clock")
         have uv_bench && cmds+=("$bin/uv_bench spawn $n")
         have ev_bench && cmds+=("$bin/ev_bench spawn $n")
         have_tokio && cmds+=("$tokio_bin spawn $n")
@@ -258,7 +258,7 @@ bench_spawn() {
     echo "| N | library | wall ms | CPU ms | wall ns/task | CPU ns/task | bytes/task |"
     echo "|---|---|---|---|---|---|---|"
     for n in "${sizes[@]}"; do
-        for lib in corio libuv libev tokio asyncio uvloop; do
+        for lib in corio corio-tc libuv libev tokio asyncio uvloop; do
             local w c r
             w=$(stats "$file" wall_ns lib=$lib n="$n")
             [ "$w" = "- - -" ] && continue
@@ -298,6 +298,24 @@ bench_spawn() {
             "$(verdict "$r4" '<=' 1)" "$(bytes_verdict "$bytes")"
     done
     spawn_growth "$file" "${sizes[0]}" "${sizes[2]}"
+    turn_clock_row "$file" "${sizes[@]}"
+}
+
+# corio-tc: the same program on a loop made with turn_clock (timers count
+# from the turn's clock, as libev's: no clock read per sleep, a sleep may
+# end early by the time its turn ran before it), beside the default.
+turn_clock_row() {
+    local file=$1 n line="" ec cc tc
+    shift
+    for n in "$@"; do
+        ec=$(med "$(stats "$file" cpu_ns lib=libev n="$n")")
+        cc=$(med "$(stats "$file" cpu_ns lib=corio n="$n")")
+        tc=$(med "$(stats "$file" cpu_ns lib=corio-tc n="$n")")
+        line="$line; $n: corio-tc/libev $(ratio "$tc" "$ec"), corio-tc/corio $(ratio "$tc" "$cc")"
+    done
+    echo
+    echo "corio-tc (co_loop_options.turn_clock, an opt-in: timers count from the turn's clock"
+    echo "as libev's, so a sleep may end early), CPU:${line#;}."
 }
 
 # spawn_growth FILE N0 N1: how each library's CPU per task grows from N0 to
@@ -321,10 +339,12 @@ bench_timers() {
     local file=$results/timers.txt n unit lib
     n=$(n_of 1000000)
     fresh "$file"
-    local -a cmds=("$bin/corio_bench timers $n --unit ms" "$bin/heap_bench timers $n --unit ms")
+    local -a cmds=("$bin/corio_bench timers $n --unit ms" "$bin/corio_bench timers-tc $n --unit ms"
+        "$bin/heap_bench timers $n --unit ms")
     have ev_bench && cmds+=("$bin/ev_bench timers $n --unit ms")
     have uv_bench && cmds+=("$bin/uv_bench timers $n --unit ms")
-    cmds+=("$bin/corio_bench timers $n --unit us" "$bin/heap_bench timers $n --unit us")
+    cmds+=("$bin/corio_bench timers $n --unit us" "$bin/corio_bench timers-tc $n --unit us"
+        "$bin/heap_bench timers $n --unit us")
     have ev_bench && cmds+=("$bin/ev_bench timers $n --unit us")
     run_rounds "$file" "${cmds[@]}"
 
@@ -336,12 +356,13 @@ bench_timers() {
     echo "ns per timer, median [min - max] of $runs runs."
     echo "corio = timers as task sleeps (start = each task's first step, CO_SLEEP; cancel ="
     echo "co_cancel; fire = heap pop + the task's resume to its end); corio-heap = src/sched/heap.c"
-    echo "alone (push, remove, pop; fire is the pops only, no loop)."
+    echo "alone (push, remove, pop; fire is the pops only, no loop); corio-tc = corio on a"
+    echo "loop with co_loop_options.turn_clock (the opt-in: no clock read per timer armed)."
     echo
     echo "| unit | library | start ns | cancel ns | restart ns | fire CPU ns | cancelled tasks' unwinding ns |"
     echo "|---|---|---|---|---|---|---|"
     for unit in ms us; do
-        for lib in corio corio-heap libev libuv; do
+        for lib in corio corio-tc corio-heap libev libuv; do
             local s c r f u
             s=$(stats "$file" start_ns lib=$lib unit=$unit)
             [ "$s" = "- - -" ] && continue
@@ -364,7 +385,7 @@ bench_timers() {
         ec=$(med "$(stats "$file" cancel_ns lib=libev unit=$unit)")
         er=$(med "$(stats "$file" restart_ns lib=libev unit=$unit)")
         ef=$(med "$(stats "$file" fire_cpu_ns lib=libev unit=$unit)")
-        for lib in corio corio-heap libuv; do
+        for lib in corio corio-tc corio-heap libuv; do
             local s c r f
             s=$(ratio "$(med "$(stats "$file" start_ns lib=$lib unit=$unit)")" "$es")
             [ "$s" = "-" ] && continue

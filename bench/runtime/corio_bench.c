@@ -1,15 +1,20 @@
 /*
  * corio_bench.c -- the runtime benchmarks written against corio's public API.
  *
- *   spawn N [--add]   N tasks (CO_NEW + co_spawn) that each sleep 10 ms and
+ *   spawn N [--add | --turn-clock]
+ *                     N tasks (CO_NEW + co_spawn) that each sleep 10 ms and
  *                     return their number (or, with --add, add it to a
  *                     total), gathered with CO_GATHER, then co_release-d:
- *                     wall and CPU time, peak RSS growth.
+ *                     wall and CPU time, peak RSS growth.  --turn-clock: on
+ *                     a loop whose timers count from the turn's clock
+ *                     (co_loop_options.turn_clock, libev's way; lib=corio-tc).
  *   timers N [--unit ms|us]
  *                     timers as task sleeps: arming N of them (each task's
  *                     first step, which is its CO_SLEEP), cancelling all of
  *                     a fresh set with co_cancel, and the CPU per fire when
  *                     a second set all fires.
+ *   timers-tc N [--unit ms|us]
+ *                     the same on a turn_clock loop (lib=corio-tc).
  *   sleep0 N          one task doing CO_SLEEP(self, 0) N times.
  *   epoll0 N          the floor under sleep0: epoll_wait(fd, ..., 0) on an
  *                     epoll set holding one eventfd, as corio's loop polls
@@ -26,13 +31,14 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-static const char usage[] = "corio_bench spawn N [--add] | timers N [--unit ms|us] | "
+static const char usage[] = "corio_bench spawn N [--add | --turn-clock] | timers[-tc] N [--unit ms|us] | "
                             "sleep0 N | epoll0 N";
 
-static co_loop *new_loop(void)
+static co_loop *new_loop(bool turn_clock)
 {
     co_loop *loop;
-    int rc = co_loop_new(&loop, NULL);
+    co_loop_options opt = {.turn_clock = turn_clock};
+    int rc = co_loop_new(&loop, &opt);
     if (rc < 0) {
         fprintf(stderr, "co_loop_new: %s\n", co_strerror(rc));
         exit(1);
@@ -111,9 +117,9 @@ static int spawner_fn(co_gen *g)
     CO_END(self);
 }
 
-static int bench_spawn(size_t n, bool add)
+static int bench_spawn(size_t n, bool add, bool turn_clock)
 {
-    co_loop *loop = new_loop();
+    co_loop *loop = new_loop(turn_clock);
     long rss0 = peak_rss_kb();
     int64_t t0 = wall_ns(), c0 = cpu_ns();
     spawner *m = CO_NEW(loop, spawner, spawner_fn);
@@ -128,8 +134,8 @@ static int bench_spawn(size_t n, bool add)
     int64_t t1 = wall_ns(), c1 = cpu_ns();
     long rss1 = peak_rss_kb();
     check_sum("spawn", add ? added : m->sum, triangle(n));
-    printf("result bench=%s lib=corio n=%zu wall_ns=%lld cpu_ns=%lld rss_kb=%ld\n",
-           add ? "jobs" : "spawn", n, (long long)(t1 - t0), (long long)(c1 - c0), rss1 - rss0);
+    printf("result bench=%s lib=%s n=%zu wall_ns=%lld cpu_ns=%lld rss_kb=%ld\n",
+           add ? "jobs" : "spawn", turn_clock ? "corio-tc" : "corio", n, (long long)(t1 - t0), (long long)(c1 - c0), rss1 - rss0);
     co_loop_free(loop);
     return 0;
 }
@@ -230,9 +236,9 @@ static int timer_main_fn(co_gen *g)
     CO_END(self);
 }
 
-static int bench_timers(size_t n, int micro)
+static int bench_timers(size_t n, int micro, bool turn_clock)
 {
-    co_loop *loop = new_loop();
+    co_loop *loop = new_loop(turn_clock);
     int64_t *delays = make_delays(n, micro);
     timer_main *m = CO_NEW(loop, timer_main, timer_main_fn);
     if (m == NULL || (m->set = malloc(n * sizeof *m->set)) == NULL) {
@@ -245,9 +251,9 @@ static int bench_timers(size_t n, int micro)
     m->delay_ns = delays;
     run_main(loop, &m->gen);
     check_sum("timers", (long long)sleepers_left, 0);
-    printf("result bench=timers lib=corio unit=%s n=%zu start_ns=%lld cancel_ns=%lld "
+    printf("result bench=timers lib=%s unit=%s n=%zu start_ns=%lld cancel_ns=%lld "
            "unwind_ns=%lld restart_ns=%lld fire_cpu_ns=%lld fire_wall_ns=%lld\n",
-           micro ? "us" : "ms", n, (long long)m->arm_ns, (long long)m->cancel_ns,
+           turn_clock ? "corio-tc" : "corio", micro ? "us" : "ms", n, (long long)m->arm_ns, (long long)m->cancel_ns,
            (long long)m->unwind_ns, (long long)m->rearm_ns, (long long)m->fire_cpu_ns,
            (long long)m->fire_wall_ns);
     free(m->set);
@@ -275,7 +281,7 @@ static int spinner_fn(co_gen *g)
 
 static int bench_sleep0(size_t n)
 {
-    co_loop *loop = new_loop();
+    co_loop *loop = new_loop(false);
     spinner *s = CO_NEW(loop, spinner, spinner_fn);
     if (s == NULL) {
         fputs("out of memory\n", stderr);
@@ -318,10 +324,14 @@ int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "";
     size_t n = parse_count(argc > 2 ? argv[2] : NULL, usage);
-    if (strcmp(cmd, "spawn") == 0 && (argc == 3 || given_option(argc, argv, "--add")))
-        return bench_spawn(n, argc == 4);
-    if (strcmp(cmd, "timers") == 0)
-        return bench_timers(n, parse_unit(argc, argv, 3, usage));
+    if (strcmp(cmd, "spawn") == 0 && argc == 3)
+        return bench_spawn(n, false, false);
+    if (strcmp(cmd, "spawn") == 0 && given_option(argc, argv, "--add"))
+        return bench_spawn(n, true, false);
+    if (strcmp(cmd, "spawn") == 0 && given_option(argc, argv, "--turn-clock"))
+        return bench_spawn(n, false, true);
+    if (strcmp(cmd, "timers") == 0 || strcmp(cmd, "timers-tc") == 0)
+        return bench_timers(n, parse_unit(argc, argv, 3, usage), cmd[6] != '\0');
     if (strcmp(cmd, "sleep0") == 0 && argc == 3)
         return bench_sleep0(n);
     if (strcmp(cmd, "epoll0") == 0 && argc == 3)

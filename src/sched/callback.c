@@ -106,11 +106,10 @@ int co_call_at(co_loop *loop, co_handle *h, int64_t when, void (*fn)(void *), vo
 
 int co_call_later(co_loop *loop, co_handle *h, int64_t ms, void (*fn)(void *), void *arg)
 {
-    int64_t now, ns = co__ms_to_ns(ms);
     if (loop == NULL)
         return CO_EBADARG;
-    now = co__read_clock(loop); /* from the time of the call, as asyncio */
-    return co_call_at(loop, h, ns > INT64_MAX - now ? INT64_MAX : now + ns, fn, arg);
+    /* from the time of the call, as asyncio (unless the loop has turn_clock) */
+    return co_call_at(loop, h, co__deadline_after(loop, co__ms_to_ns(ms)), fn, arg);
 }
 
 /* Takes node out of a task's stack of awaiters. */

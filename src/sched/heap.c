@@ -7,6 +7,8 @@
  * pointers (ms sleeps share deadlines by the thousand); each timer
  * keeps its slot, which makes cancel O(log n) and the earliest deadline O(1).
  * Four children per node halve the tree's height against a binary heap.
+ * Ties cost little: the timer being armed is the newest, so it rises past
+ * later deadlines only, and the way down picks a child without branching.
  *
  * Most timers never need the heap: a loop's sleeps and timeouts of one
  * length are armed in the order they fall due, the clock only going forward.
@@ -68,18 +70,23 @@ static void place(co_heap *h, uint32_t i, const co_heap_entry *e)
     e->timer->slot = i + 1;
 }
 
-/* e is a copy, never an entry of the array, which these overwrite. */
-static void sift_up(co_heap *h, uint32_t i, const co_heap_entry *e)
+/* e is a copy, never an entry of the array, which these overwrite.  A
+ * newest timer (the one being armed) fires after every armed timer of its
+ * deadline, so it rises past later deadlines only: no seq compared. */
+static inline void rise(co_heap *h, uint32_t i, const co_heap_entry *e, bool newest)
 {
     while (i > 0) {
         uint32_t parent = (i - 1) / D;
-        if (!before(e, &h->a[parent]))
+        const co_heap_entry *p = &h->a[parent];
+        if (newest ? e->deadline >= p->deadline : !before(e, p))
             break;
-        place(h, i, &h->a[parent]);
+        place(h, i, p);
         i = parent;
     }
     place(h, i, e);
 }
+
+static void sift_up(co_heap *h, uint32_t i, const co_heap_entry *e) { rise(h, i, e, false); }
 
 static int heap_push(co_loop *loop, co_heap *h, co_timer *t, int64_t deadline)
 {
@@ -93,8 +100,27 @@ static int heap_push(co_loop *loop, co_heap *h, co_timer *t, int64_t deadline)
     e.deadline = deadline;
     e.seq = t->seq;
     e.timer = t;
-    sift_up(h, h->n++, &e);
+    rise(h, h->n++, &e, true);
     return 0;
+}
+
+/* The earliest of the children first .. end - 1 (at least one).  Random
+ * deadlines make every comparison a coin toss, so the best so far is
+ * kept in registers and chosen without && or || (flags and conditional
+ * moves rather than branches that would be mispredicted half the time). */
+static uint32_t earliest_child(const co_heap_entry *a, uint32_t first, uint32_t end)
+{
+    uint32_t best = first, bseq = a[first].seq;
+    int64_t at = a[first].deadline;
+    for (uint32_t c = first + 1; c < end; c++) {
+        int64_t d = a[c].deadline;
+        uint32_t seq = a[c].seq;
+        bool take = (d < at) | ((d == at) & ((int32_t)(seq - bseq) < 0));
+        best = take ? c : best;
+        at = take ? d : at;
+        bseq = take ? seq : bseq;
+    }
+    return best;
 }
 
 /* Entry i leaves, and the last entry fills its place.  That one is as a
@@ -115,14 +141,10 @@ static void heap_remove(co_heap *h, uint32_t i)
     last.seq = h->a[n].seq;
     last.timer = h->a[n].timer;
     for (;;) {
-        uint32_t first = i * D + 1, best, c, end;
+        uint32_t first = i * D + 1, best;
         if (first >= n)
             break;
-        end = first + D < n ? first + D : n;
-        best = first;
-        for (c = first + 1; c < end; c++)
-            if (before(&h->a[c], &h->a[best]))
-                best = c;
+        best = earliest_child(h->a, first, first + D < n ? first + D : n);
         place(h, i, &h->a[best]);
         i = best;
     }

@@ -176,6 +176,7 @@ int co__loop_init(co_loop *loop, const co_loop_options *opt)
     if (opt) {
         loop->hooks = opt->hooks;
         loop->autojump = opt->autojump;
+        loop->turn_clock = opt->turn_clock;
     }
     loop->state = CO__LOOP_OPEN;
     loop->now = INT64_MIN;

@@ -306,6 +306,7 @@ struct co_loop {
     void (*unlisting)(struct co_loop *loop, co_task *t);
     uint8_t state; /* CO__LOOP_* */
     bool autojump;
+    bool turn_clock; /* co_loop_options.turn_clock: co__deadline_after reads no clock */
     int io_error; /* the reactor failed: co_run gives up and returns it */
     const co_io_ops *io;
     void *reactor; /* the reactor's state */
@@ -465,9 +466,10 @@ CO__HOT int64_t co__read_clock(co_loop *loop);
  * time the tasks of this round have run: a task that computed for 30 ms and
  * then slept 20 ms would wake after 20 ms of turn time, 10 ms after its call.
  * Arming a timer therefore reads the clock again (asyncio reads it at the
- * call too): one clock_gettime, a vDSO call of some 25 instructions.  The
- * fresh time becomes the loop's, so co_now stays consistent with the
- * deadlines set from it.
+ * call too): one clock_gettime, a vDSO call of some 25 instructions but
+ * ~33 ns on a VM.  The fresh time becomes the loop's, so co_now stays
+ * consistent with the deadlines set from it.  A loop made with turn_clock
+ * opts out: the deadline is the turn's clock + ns, as libev's timers.
  */
 CO__HOT int64_t co__deadline_after(co_loop *loop, int64_t ns);
 /* Sets up and tears down the scheduler's part of a loop. */
@@ -541,7 +543,8 @@ CO__HOT int64_t co__read_clock(co_loop *loop)
 
 CO__HOT int64_t co__deadline_after(co_loop *loop, int64_t ns)
 {
-    loop->now = co__read_clock(loop);
+    if (!loop->turn_clock)
+        loop->now = co__read_clock(loop);
     return ns > INT64_MAX - loop->now ? INT64_MAX : loop->now + ns;
 }
 #endif
