@@ -108,8 +108,10 @@ static int finish(stream *s, ssize_t result, size_t len, size_t consume)
  * buffered data, or -1. */
 static ssize_t find_sep(const stream *s, size_t from)
 {
-    const char *p = s->rbuf + s->rstart;
     size_t avail = s->rend - s->rstart;
+    if (s->rbuf == NULL) /* nothing buffered yet (NULL + 0 is undefined) */
+        return -1;
+    const char *p = s->rbuf + s->rstart;
     while (from + s->seplen <= avail) {
         const char *hit = memchr(p + from, s->sep[0], avail - from - s->seplen + 1);
         if (hit == NULL)
