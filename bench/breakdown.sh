@@ -61,7 +61,17 @@ callgrind() {
 
 # --D1 and --LL from the machine's own L1d and last-level cache (sysfs), where
 # it tells: valgrind's guess from cpuid can be far off on a VM (a 256 MiB
-# direct-mapped LL on the one this was written on).
+# direct-mapped LL on the one this was written on).  valgrind simulates only
+# a power-of-two number of sets: a cache of another size (a 480 MiB 16-way
+# L3 on another VM) is simulated as the largest such one below it.
+pow2_sets() {
+    local size=$1 ways=$2 line=$3 sets=1
+    while [ $((sets * 2 * ways * line)) -le "$size" ]; do sets=$((sets * 2)); done
+    [ $((sets * ways * line)) = "$size" ] ||
+        echo "breakdown.sh: a $size-byte $ways-way cache simulated as $((sets * ways * line)) bytes (valgrind needs 2^k sets)" >&2
+    echo $((sets * ways * line))
+}
+
 cache_geometry() {
     local dir=/sys/devices/system/cpu/cpu0/cache idx level type size ways line
     local -a opts=()
@@ -71,6 +81,7 @@ cache_geometry() {
         size=$(cat "$idx/size") ways=$(cat "$idx/ways_of_associativity")
         line=$(cat "$idx/coherency_line_size")
         case $size in *K) size=$((${size%K} * 1024)) ;; *M) size=$((${size%M} * 1048576)) ;; esac
+        size=$(pow2_sets "$size" "$ways" "$line")
         if [ "$level" = 1 ] && [ "$type" = Data ]; then
             opts[0]="--D1=$size,$ways,$line"
         elif [ "$type" = Unified ] && [ "$level" -ge 2 ]; then
