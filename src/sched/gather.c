@@ -76,12 +76,27 @@ static void adopt_rest(co_gather *g, co_gen *const *tasks, size_t n)
     }
 }
 
+/* A child outside the common case's test, checked: 1 when it was named
+ * earlier in this list (it counts once), else the error -- CO_EBADARG,
+ * CO_ESELF, or CO_EBUSY: another gather's, or this struct's other use. */
+static int adopt_odd(const co_gather *g, const co_task *self, co_gen *const *tasks, size_t i)
+{
+    const co_task *c;
+    if (tasks[i] == NULL || tasks[i]->fn == NULL)
+        return CO_EBADARG;
+    c = co__task(tasks[i]);
+    if (c == self)
+        return CO_ESELF;
+    return c->group == g && named_before(tasks, i) ? 1 : CO_EBUSY;
+}
+
 /*
  * One pass over the children checks and adopts them: at a million tasks
- * each pass over their blocks is a cache miss a task.  A bad argument
- * undoes the adoptions (nothing else happened yet); a child named twice
- * counts once, like asyncio.  Children already done or not yet scheduled
- * take a second pass, in order.
+ * each pass over their blocks is a cache miss a task, so the common child
+ * (a task, not the caller, unclaimed) costs one test of its frame and two
+ * of its header.  A bad argument undoes the adoptions (nothing else
+ * happened yet); a child named twice counts once, like asyncio.  Children
+ * already done or not yet scheduled take a second pass, in order.
  */
 static int adopt(co_gather *g, co_task *self, co_gen *const *tasks, size_t n, int mode)
 {
@@ -90,24 +105,22 @@ static int adopt(co_gather *g, co_task *self, co_gen *const *tasks, size_t n, in
     if ((tasks == NULL && n) || (mode != CO_GATHER_FIRST_ERROR && mode != CO_GATHER_ALL))
         return CO_EBADARG;
     for (size_t i = 0; i < n; i++) {
+        const co_gen *t = tasks[i];
         co_task *c;
-        int rc = 0;
-        if (tasks[i] == NULL || tasks[i]->fn == NULL)
-            rc = CO_EBADARG;
-        else if ((c = co__task(tasks[i])) == self)
-            rc = CO_ESELF;
-        else if (c->group == g && named_before(tasks, i))
-            continue;
-        else if (c->group) /* another gather's, or this struct's other use */
-            rc = CO_EBUSY;
-        if (rc < 0) {
+        uint8_t flags;
+        if (t == NULL || t->fn == NULL || (c = co__task(t))->group != NULL || c == self) {
+            int rc = adopt_odd(g, self, tasks, i);
+            if (rc > 0)
+                continue;
             unadopt(g, tasks, i);
             return rc;
         }
-        if ((c->flags & (CO__T_DONE | CO__T_SPAWNED)) != CO__T_SPAWNED)
+        flags = c->flags;
+        if ((flags & (CO__T_DONE | CO__T_SPAWNED)) != CO__T_SPAWNED) {
             rest = true;
-        if (c->flags & CO__T_DONE)
-            continue;
+            if (flags & CO__T_DONE)
+                continue;
+        }
         c->group = g;
         pending++;
     }
@@ -151,13 +164,26 @@ int co__gather_again(void)
     return gather_wait_or_end(loop, loop->current, loop->current->wait_on);
 }
 
+/*
+ * The children let go; those still running (first error) stop reporting.
+ * A pass over every child, so per child it does the least: co__let_go
+ * (and the look-up of the child's loop) only for a child released while
+ * gathered, which it may have to free; the others just stop pointing here.
+ * The array and its length are read once: the stores through c->group may
+ * alias them for the compiler.
+ */
 int co__gather_end(co_gather *g)
 {
-    /* the children let go; those still running (first error) stop reporting */
-    for (size_t i = 0; i < g->n; i++) {
-        co_task *c = co__task(g->tasks[i]);
-        if (c->group == g)
+    co_gen *const *tasks = g->tasks;
+    size_t n = g->n;
+    for (size_t i = 0; i < n; i++) {
+        co_task *c = co__task(tasks[i]);
+        if (c->group != g)
+            continue;
+        if (c->flags & CO__T_RELEASED)
             co__let_go(co__task_loop(c), c);
+        else
+            c->group = NULL;
     }
     g->pending = 0;
     g->owner = NULL;
@@ -173,17 +199,18 @@ static void gather_cancel_children(co_gather *g)
     }
 }
 
-/* A child finished (the joiner hook). */
+/* A child finished (the joiner hook), once per child: the common case --
+ * more children to come and no error -- returns after two tests, as
+ * gather_ready could only say "not yet" then. */
 static void gather_member_done(co_loop *loop, void *joiner, co_task *c)
 {
     co_gather *g = joiner;
-    int err = co_result(co__frame(c));
-    g->pending--;
-    if (err && g->error == 0)
-        g->error = err;
-    if (g->owner && g->owner->wait == CO__W_GATHER && gather_ready(g)) {
+    if (g->error == 0) /* the first error, in time */
+        g->error = co_result(co__frame(c));
+    if (--g->pending != 0 && g->error == 0)
+        return;
+    if (g->owner && g->owner->wait == CO__W_GATHER && gather_ready(g))
         co__wake(loop, g->owner); /* cancelled before it runs: gather_pass_on */
-    }
 }
 
 
