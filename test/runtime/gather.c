@@ -2,7 +2,8 @@
  * gather.c -- asyncio.gather: results in argument order, the first error
  * raised while the others run on (or every outcome collected, ALL mode),
  * cancellation of the gathering task reaching its children, gathers of
- * finished tasks, and a task claimed by two gathers.
+ * finished tasks, a task claimed by two gathers, and children released
+ * while gathered (freed when the gather ends, not before).
  */
 #include "testloop.h"
 
@@ -408,5 +409,80 @@ Test(gather, one_gather_struct_in_two_tasks_is_ebusy_for_the_second)
     cr_expect_eq(m->second->raised, CO_EBUSY);
     cr_expect_eq(m->first->raised, 0, "the first gather is not disturbed");
     cr_expect_eq(m->first->got, 7);
+    rt_free_loop(loop);
+}
+
+/* Releases `kid` at `ms` (done by then, still gathered) and takes a new
+ * block of its size, to see whether the kid's went back to the pool. */
+typedef struct {
+    co_gen gen;
+    child *kid;
+    int ms;
+    child *got;
+} releaser;
+
+static int releaser_fn(co_gen *g)
+{
+    releaser *self = (releaser *)g;
+    CO_BEGIN(self);
+    CO_SLEEP(self, self->ms);
+    co_release(&self->kid->gen);
+    self->got = CO_NEW(co_running_loop(), child, child_fn);
+    co_release(&self->got->gen); /* never spawned: free again at once */
+    CO_END(self);
+}
+
+/* Gathers three children, two of them released while gathered: kids[1]
+ * before the gather (still running), kids[0] by `rel` once done. */
+typedef struct {
+    co_gen gen;
+    co_gather gather;
+    co_gen *tasks[3];
+    child *kids[3];
+    releaser *rel;
+    child *after[2]; /* two blocks taken once the gather is over */
+} release_gmain;
+
+static int release_gmain_fn(co_gen *g)
+{
+    static const int ms[3] = {1, 5, 3};
+    release_gmain *self = (release_gmain *)g;
+    co_loop *loop = co_running_loop();
+    CO_BEGIN(self);
+    for (int i = 0; i < 3; i++) {
+        self->kids[i] = CO_NEW(loop, child, child_fn);
+        self->kids[i]->id = i;
+        self->kids[i]->ms = ms[i];
+        self->kids[i]->value = 10 + i;
+        self->tasks[i] = &self->kids[i]->gen;
+        rt_spawn(self->tasks[i]);
+    }
+    co_release(self->tasks[1]);
+    self->rel = CO_NEW(loop, releaser, releaser_fn);
+    self->rel->kid = self->kids[0];
+    self->rel->ms = 2;
+    rt_spawn(&self->rel->gen);
+    CO_GATHER(self, &self->gather, self->tasks, 3, CO_GATHER_ALL);
+    self->after[0] = CO_NEW(loop, child, child_fn);
+    self->after[1] = CO_NEW(loop, child, child_fn);
+    CO_END(self);
+}
+
+Test(gather, children_released_while_gathered_are_freed_when_it_ends_the_others_kept)
+{
+    co_loop *loop = rt_loop();
+    release_gmain *m = CO_NEW(loop, release_gmain, release_gmain_fn);
+    void *freed[2], *after[2];
+    cr_assert_eq(co_run(loop, &m->gen), 0);
+    freed[0] = m->kids[0];
+    freed[1] = m->kids[1];
+    after[0] = m->after[0];
+    after[1] = m->after[1];
+    cr_expect_neq((void *)m->rel->got, freed[0], "done and released, but the gather still held it");
+    cr_expect((after[0] == freed[0] && after[1] == freed[1]) ||
+                  (after[0] == freed[1] && after[1] == freed[0]),
+              "both released children were freed when the gather ended");
+    cr_expect_eq(co_task_result(m->tasks[2]), 0, "the kept child is still readable");
+    cr_expect_eq(m->kids[2]->ret, 12);
     rt_free_loop(loop);
 }
