@@ -113,6 +113,15 @@ typedef struct co__callback_timer {
 #define CO__HOT
 #endif
 
+/* Marks a rare path that a hot function calls: kept out of line on a
+ * hosted build, so that the common path saves fewer registers; at -Os
+ * (firmware) left to the compiler, whose choice is smaller there. */
+#if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
+#define CO__OUT_OF_LINE __attribute__((noinline))
+#else
+#define CO__OUT_OF_LINE
+#endif
+
 /* Zeroes or copies n bytes (alloc.c); on a bare build never a call to
  * memset or memcpy.  A hosted build zeroes inline with the library's memset:
  * every CO_NEW zeroes its frame, and a call around the call cost it five

@@ -353,23 +353,21 @@ void co__let_go(co_loop *loop, co_task *c)
         co__free_task(loop, c);
 }
 
-/* co__run_task's rare cases: hinted, and their code kept out of line (the
+/* co__run_task's rare cases: hinted, and take_cancel kept out of line (the
  * common resume then saves fewer registers).  Neither at -Os (firmware):
- * there it makes gcc outline co_throw and the helpers it inlines, 170 bytes
- * more of the AVR demo's flash. */
+ * there the hints make gcc outline co_throw and the helpers it inlines,
+ * 170 bytes more of the AVR demo's flash. */
 #ifdef __OPTIMIZE_SIZE__
 #define RARE(x) (x)
-#define OUT_OF_LINE
 #else
 #define RARE(x) CO__UNLIKELY(x)
-#define OUT_OF_LINE __attribute__((noinline))
 #endif
 
 /* t, about to resume, was cancelled or woken by a wait queue: whether
  * it is cancelled (CO_ECANCELLED is then thrown at it, and the wake-up
  * it will not use is handed on).  Most resumes have neither flag, and
  * co__run_task tests both at once. */
-static OUT_OF_LINE bool take_cancel(co_loop *loop, co_task *t)
+static CO__OUT_OF_LINE bool take_cancel(co_loop *loop, co_task *t)
 {
     if (!(t->flags & CO__T_CANCEL)) {
         t->flags &= (uint8_t)~CO__T_WOKEN;
