@@ -756,6 +756,19 @@ static inline int co_next(co_gen *g)
         }
         return co__drove(g, f, st, g);
     }
+#ifndef __OPTIMIZE_SIZE__ /* at -Os (firmware) the general path serves it */
+    CO__FRESH;
+    if (g != NULL && g->flags == CO_CREATED && g->top == 0 && g->ctx == 0 && g->fn != NULL) {
+        /* the first resume of a frame as co_init left it: co__usable's
+           checks pass (no link bit and no `top`, no co_ctx), so co__drive's
+           first turn is the flip to CO_RUNNING with `err` cleared */
+        CO__TRACE(CO_TRACE_RESUME, g, (const char *)0, g->line);
+        g->err = 0;
+        g->flags = CO_RUNNING;
+        st = g->fn(g);
+        return st == CO_YIELDED ? st : co__drove(g, g, st, g);
+    }
+#endif
     CO__FRESH;
     bad = co__usable(g);
     if (bad)

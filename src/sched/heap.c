@@ -88,7 +88,9 @@ static inline void rise(co_heap *h, uint32_t i, const co_heap_entry *e, bool new
 
 static void sift_up(co_heap *h, uint32_t i, const co_heap_entry *e) { rise(h, i, e, false); }
 
-static int heap_push(co_loop *loop, co_heap *h, co_timer *t, int64_t deadline)
+/* Out of line: sleeps of one length all go to the lane, whose arm
+ * (co__heap_push) then saves no registers for the sift. */
+static CO__OUT_OF_LINE int heap_push(co_loop *loop, co_heap *h, co_timer *t, int64_t deadline)
 {
     co_heap_entry e;
     if (h->n == h->cap) {
@@ -203,13 +205,11 @@ static int lane_grow(co_loop *loop, co_heap *h)
     return 0;
 }
 
-/* Room for one more at the lane's end: holes squeezed out when they fill
- * half of it or more (so a lane re-armed behind a long-lived head does not
- * grow without bound), else twice the room. */
-static int lane_room(co_loop *loop, co_heap *h)
+/* Room for one more at the end of a full lane: holes squeezed out when
+ * they fill half of it or more (so a lane re-armed behind a long-lived head
+ * does not grow without bound), else twice the room. */
+static int lane_make_room(co_loop *loop, co_heap *h)
 {
-    if (h->tail - h->head < h->lane_cap)
-        return 0;
     if (h->lane_cap && h->live <= h->lane_cap / 2) {
         lane_compact(h);
         return 0;
@@ -225,6 +225,17 @@ static void lane_append(co_heap *h, co_timer *t, int64_t deadline)
     e->timer = t;
     t->slot = CO__LANE | (pos & ~CO__LANE);
     h->live++;
+}
+
+/* Appends t to a full lane, once there is room (0 or CO_ENOMEM).  Out of
+ * line, as heap_push. */
+static CO__OUT_OF_LINE int lane_append_full(co_loop *loop, co_heap *h, co_timer *t,
+                                            int64_t deadline)
+{
+    if (lane_make_room(loop, h) < 0)
+        return CO_ENOMEM;
+    lane_append(h, t, deadline);
+    return 0;
 }
 
 /* The head is never a hole: past the holes that follow it. */
@@ -250,18 +261,25 @@ static void lane_remove(co_heap *h, co_timer *t)
 
 /* ------------------------------------------------------------ the timers */
 
+/* An armed t, armed anew. */
+static CO__OUT_OF_LINE int rearm(co_loop *loop, co_timer *t, int64_t deadline)
+{
+    co__heap_disarm(loop, t);
+    return co__heap_push(loop, t, deadline);
+}
+
 /* Arms t for `deadline` (re-arming it if it is armed). 0 or CO_ENOMEM. */
 int co__heap_push(co_loop *loop, co_timer *t, int64_t deadline)
 {
     co_heap *h = &loop->timers;
-    if (t->slot)
-        co__heap_remove(loop, t);
+    if (t->slot) /* out of line: the arm itself then makes only tail calls */
+        return rearm(loop, t, deadline);
     /* the sequence first: the heap's sift compares it */
     t->seq = loop->timer_seq++;
     if (lane_takes(h, deadline)) {
         /* no retry in the heap: every failed allocation is reported */
-        if (lane_room(loop, h) < 0)
-            return CO_ENOMEM;
+        if (h->tail - h->head >= h->lane_cap)
+            return lane_append_full(loop, h, t, deadline);
         lane_append(h, t, deadline);
         return 0;
     }

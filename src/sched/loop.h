@@ -113,6 +113,15 @@ typedef struct co__callback_timer {
 #define CO__HOT
 #endif
 
+/* Marks a rare path that a hot function calls: kept out of line on a
+ * hosted build, so that the common path saves fewer registers; at -Os
+ * (firmware) left to the compiler, whose choice is smaller there. */
+#if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
+#define CO__OUT_OF_LINE __attribute__((noinline))
+#else
+#define CO__OUT_OF_LINE
+#endif
+
 /* Zeroes or copies n bytes (alloc.c); on a bare build never a call to
  * memset or memcpy.  A hosted build zeroes inline with the library's memset:
  * every CO_NEW zeroes its frame, and a call around the call cost it five
@@ -454,8 +463,21 @@ void co__wake(co_loop *loop, co_task *t);
 extern CO_THREAD_LOCAL co_loop *co__running;
 static inline co_loop *co__loop(void) { return co__running; }
 void co__set_running(co_loop *loop);
-/* The platform's monotonic clock in ns (0 where there is none: set a hook). */
+/* The platform's monotonic clock in ns (0 where there is none: set a hook).
+ * Inline where there is one: every sleep reads it (co__deadline_after). */
+#if !CO_BARE && (defined(__unix__) || defined(__APPLE__))
+#include <time.h>
+#endif
+#if !CO_BARE && defined(CLOCK_MONOTONIC)
+static inline int64_t co__platform_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+#else
 int64_t co__platform_clock(void);
+#endif
 /* The clock (the hook's or the platform's), never going back whatever the
  * hook or a jump did.  Inline with co__deadline_after: every sleep reads it. */
 CO__HOT int64_t co__read_clock(co_loop *loop);
