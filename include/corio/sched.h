@@ -183,7 +183,6 @@ typedef struct co_timer {
 typedef struct co_task {
     CO__ALIGN_MAX struct co_task *next; /* the ready queue, or the wait queue it is in */
     struct co_task *awaiters; /* tasks awaiting it, newest first, by `next`  */
-    void *group;              /* the gather or task group it reports to      */
     void *wait_on;            /* what it is suspended on                     */
 #if !CO__LOOP_ID
     co_loop *loop; /* (64-bit: the loop numbered timer.co__owner) */
@@ -194,11 +193,15 @@ typedef struct co_task {
                       started so nothing is re-read after a resume */
     } scope;
     co_timer timer;    /* its sleep                                         */
+    uint32_t reg;      /* its place in the loop's list of tasks             */
+    /* Last, beside the frame's first line: what a gather reads of each
+       child (its group, its flags) shares a cache line with the frame's
+       co_gen more often than not. */
+    void *group;       /* the gather or task group it reports to            */
     uint8_t wait;      /* the kind of thing wait_on is                      */
     uint8_t flags;
     uint8_t cancels;   /* pending cancellation requests (Task.cancelling()) */
     uint8_t woke_from; /* the kind of wait a wake-up came from              */
-    uint32_t reg;      /* its place in the loop's list of tasks             */
     uint32_t id;       /* its number, Task-N's N, given when it is listed   */
 } co_task;
 
