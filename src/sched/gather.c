@@ -166,9 +166,9 @@ int co__gather_again(void)
 
 /*
  * The children let go; those still running (first error) stop reporting.
- * A pass over every child, so per child it does the least: co__let_go
- * (and the look-up of the child's loop) only for a child released while
- * gathered, which it may have to free; the others just stop pointing here.
+ * A pass over every child, so per child it does the least: co__let_go is
+ * inline, and looks up the child's loop only for one released while
+ * gathered, which it frees.
  * The array and its length are read once: the stores through c->group may
  * alias them for the compiler.
  */
@@ -178,12 +178,8 @@ int co__gather_end(co_gather *g)
     size_t n = g->n;
     for (size_t i = 0; i < n; i++) {
         co_task *c = co__task(tasks[i]);
-        if (c->group != g)
-            continue;
-        if (c->flags & CO__T_RELEASED)
-            co__let_go(co__task_loop(c), c);
-        else
-            c->group = NULL;
+        if (c->group == g)
+            co__let_go(c);
     }
     g->pending = 0;
     g->owner = NULL;

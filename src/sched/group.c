@@ -35,7 +35,7 @@ void co_group_fini(co_group *g)
     for (size_t i = 0; i < g->n; i++) {
         co_task *c = co__task(g->members[i]);
         if (c->group == g)
-            co__let_go(co__task_loop(c), c);
+            co__let_go(c);
     }
     co__free(co__task_loop(g->owner), g->members, g->cap * sizeof *g->members);
     g->members = NULL;

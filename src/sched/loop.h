@@ -503,9 +503,17 @@ void co__loop_fini(co_loop *loop);
 void co__waitq_push(co_waitq *q, co_task *t);
 co_task *co__waitq_pop(co_waitq *q);
 bool co__waitq_remove(co_waitq *q, co_task *t);
-/* Tasks (task.c): one step of t; a gather or group letting go of c. */
+/* Tasks (task.c): one step of t. */
 void co__run_task(co_loop *loop, co_task *t);
-void co__let_go(co_loop *loop, co_task *c);
+/* A gather or group lets go of c: it stops reporting there, and is freed if
+ * it was released while held (finished) -- the rare case, the only one that
+ * needs c's loop.  Inline: a gather's end runs it for every child. */
+static inline void co__let_go(co_task *c)
+{
+    c->group = NULL;
+    if ((c->flags & (CO__T_RELEASED | CO__T_DONE)) == (CO__T_RELEASED | CO__T_DONE))
+        co__free_task(co__task_loop(c), c);
+}
 
 /* --------------------------------------------------- the hot path's bodies */
 

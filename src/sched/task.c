@@ -346,12 +346,6 @@ static void finish_task(co_loop *loop, co_task *t)
 }
 
 /* A gather or group lets go of task c: free it if its owner already did. */
-void co__let_go(co_loop *loop, co_task *c)
-{
-    c->group = NULL;
-    if ((c->flags & (CO__T_RELEASED | CO__T_DONE)) == (CO__T_RELEASED | CO__T_DONE))
-        co__free_task(loop, c);
-}
 
 /* co__run_task's rare cases: hinted, and take_cancel kept out of line (the
  * common resume then saves fewer registers).  Neither at -Os (firmware):
