@@ -179,9 +179,21 @@ void co__bytemove(void *dst, const void *src, size_t n); /* ranges may overlap *
 #define CO_POOL_CHUNK 65536
 #endif
 #endif
+/* A hosted pool's chunks grow, once it holds 4 MiB, with what it holds up
+ * to this: a million tasks live mostly in large blocks, which the default
+ * allocator backs with huge pages (alloc.c).  A bare pool's chunks stay
+ * CO_POOL_CHUNK. */
+#ifndef CO_POOL_CHUNK_MAX
+#if CO_BARE
+#define CO_POOL_CHUNK_MAX CO_POOL_CHUNK
+#else
+#define CO_POOL_CHUNK_MAX (32 * 1024 * 1024)
+#endif
+#endif
+#define CO__POOL_GROWS (CO_POOL_CHUNK_MAX > CO_POOL_CHUNK)
 #if CO_POOL_CHUNK > SIZE_MAX || CO_POOL_MAX % CO_POOL_GRAIN || CO_POOL_CHUNK % CO_POOL_GRAIN || \
-    CO_POOL_MAX + 32 > CO_POOL_CHUNK
-#error "CO_POOL_CHUNK must fit size_t and hold a CO_POOL_MAX block, both multiples of CO_POOL_GRAIN"
+    CO_POOL_MAX + 32 > CO_POOL_CHUNK || CO_POOL_CHUNK_MAX < CO_POOL_CHUNK || CO_POOL_CHUNK_MAX > SIZE_MAX
+#error "CO_POOL_CHUNK must fit size_t and hold a CO_POOL_MAX block, both multiples of CO_POOL_GRAIN, and CO_POOL_CHUNK_MAX be no less"
 #endif
 #define CO__POOL_CLASSES (CO_POOL_MAX / CO_POOL_GRAIN)
 
@@ -190,6 +202,9 @@ typedef struct co_pool {
                             blocks' first word; allocated with the first block */
     char *bump, *end;    /* what is left of the newest chunk                 */
     struct chunk *chunks;
+#if CO__POOL_GROWS
+    size_t held;         /* the chunks' bytes, all told                      */
+#endif
     bool checked;        /* under valgrind: free blocks are marked no-access */
 } co_pool;
 

@@ -1,12 +1,13 @@
 /*
  * pool.c -- where CO_NEW's task blocks come from: size classes
  * CO_POOL_GRAIN bytes apart up to CO_POOL_MAX, carved one after the other
- * from chunks of CO_POOL_CHUNK bytes of the loop's allocator, a free list
- * per class.  A task block then costs its size rounded up to the grain -- no
+ * from chunks of the loop's allocator, a free list per class.  A task block then costs its size rounded up to the grain -- no
  * allocator header, no search -- and allocating or freeing one is a pointer
- * swap.  The geometry is set in loop.h: 64 KiB chunks on a hosted build,
- * 1 KiB (256 bytes on a 16-bit target) on a bare one, so CO_NEW works in a
- * few KiB of RAM.
+ * swap.  The geometry is set in loop.h: on a hosted build the chunks are
+ * 64 KiB until the pool holds 4 MiB, then grow with it up to 32 MiB, so a
+ * million tasks live mostly in a few large blocks (which the default
+ * allocator backs with huge pages: alloc.c); a bare build's stay 1 KiB (256
+ * bytes on a 16-bit target), so CO_NEW works in a few KiB of RAM.
  *
  * Nothing is allocated before the first block: the free lists' table comes
  * with it.  Chunks go back to the allocator when the loop is freed; a block
@@ -104,6 +105,7 @@ _Static_assert(CO_POOL_GRAIN % _Alignof(co_task) == 0,
 /* A chunk's header; its blocks follow, GRAIN-aligned. */
 typedef struct chunk {
     struct chunk *next;
+    size_t size; /* in bytes, the header included */
 } chunk;
 
 #define HEADER (((sizeof(chunk) + GRAIN - 1) / GRAIN) * GRAIN)
@@ -134,12 +136,38 @@ static COLD int make_table(co_loop *loop)
     return 0;
 }
 
+/* The next chunk's size: CO_POOL_CHUNK while the pool holds less than
+ * GROW_FROM, so a program of a few thousand tasks holds what it did; then
+ * as much as the pool holds already, up to CO_POOL_CHUNK_MAX (4, 8, 16, 32,
+ * 32... MiB), so a big pool is a few large blocks and at most half of it
+ * is ahead of its use. */
+#if CO__POOL_GROWS
+#define GROW_FROM ((size_t)4 << 20)
+
+static size_t next_chunk_size(const co_pool *p)
+{
+    size_t size = p->held < GROW_FROM ? CHUNK : p->held;
+    return size < (size_t)CO_POOL_CHUNK_MAX ? size : (size_t)CO_POOL_CHUNK_MAX;
+}
+#define COUNT_CHUNK(p, size) ((p)->held += (size))
+#define FORGET_CHUNKS(p) ((p)->held = 0)
+#else
+static size_t next_chunk_size(const co_pool *p)
+{
+    (void)p;
+    return CHUNK;
+}
+#define COUNT_CHUNK(p, size) ((void)0)
+#define FORGET_CHUNKS(p) ((void)0)
+#endif
+
 /* A fresh chunk; what was left of the last one becomes a free block. */
 static int new_chunk(co_loop *loop)
 {
     co_pool *p = &loop->pool;
     size_t left = (size_t)(p->end - p->bump);
-    chunk *ch = co__alloc(loop, CHUNK);
+    size_t size = next_chunk_size(p);
+    chunk *ch = co__alloc(loop, size);
     if (ch == NULL)
         return CO_ENOMEM;
     if (left >= GRAIN) {
@@ -148,9 +176,11 @@ static int new_chunk(co_loop *loop)
         p->free[class_of(left)] = b;
     }
     ch->next = p->chunks;
+    ch->size = size;
+    COUNT_CHUNK(p, size);
     p->chunks = ch;
     p->bump = (char *)ch + HEADER;
-    p->end = (char *)ch + CHUNK;
+    p->end = (char *)ch + size;
     return 0;
 }
 
@@ -214,11 +244,13 @@ void co__pool_fini(co_loop *loop)
     co_pool *p = &loop->pool;
     while (p->chunks) {
         chunk *next = p->chunks->next;
-        unpoison(p, p->chunks, CHUNK); /* the allocator hook may touch it */
-        co__free(loop, p->chunks, CHUNK);
+        size_t size = p->chunks->size;
+        unpoison(p, p->chunks, size); /* the allocator hook may touch it */
+        co__free(loop, p->chunks, size);
         p->chunks = next;
     }
     co__free(loop, p->free, CO__POOL_CLASSES * sizeof *p->free);
     p->free = NULL;
     p->bump = p->end = NULL;
+    FORGET_CHUNKS(p);
 }

@@ -1,0 +1,220 @@
+/*
+ * pool_chunks.c -- the sizes of the chunks CO_NEW's pool asks its
+ * allocator for (src/sched/pool->c): on a hosted build they start at 64 KiB
+ * and double up to 32 MiB, then stay there; on a bare one (the 16-bit
+ * geometry of test-runtime-small) they stay 256 bytes.  Every chunk goes
+ * back at its size.  And on Linux, the library's default allocator's large blocks are
+ * advised for huge pages while an allocator hook's are left alone
+ * (src/sched/alloc.c), as /proc/self/smaps shows in a mapping's VmFlags.
+ */
+#include "testloop.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+TestSuite(pool_chunks, .init = rt_reset);
+
+#ifdef RT_SMALL
+#define FRAME 40 /* a block of the 16-bit geometry's classes (<= 128 bytes) */
+#define FIRST_CHUNK 256
+#else
+#define FRAME 900 /* with the header, a block of the largest class (1 KiB) */
+#define FIRST_CHUNK 65536
+#endif
+
+CO_ASYNC(fat, unsigned char bytes[FRAME];)
+    self->bytes[0] = 1;
+CO_ASYNC_END
+
+/* An allocator that logs the size of every block of a power of two from
+ * the first chunk's size (the chunks; the registry grows through realloc,
+ * which is not logged; nothing else the loop allocates is so sized) and
+ * checks that each goes back at its size.  Its state is global: the hooks'
+ * ctx is the fake clock's. */
+typedef struct {
+    size_t sizes[128], n;
+    size_t live, bad_frees;
+} chunk_log;
+
+static chunk_log chunks;
+
+static void *log_alloc(void *ctx, size_t size)
+{
+    chunk_log *l = &chunks;
+    (void)ctx;
+    size_t *p = malloc(size + 16);
+    if (p == NULL)
+        return NULL;
+    if (size >= FIRST_CHUNK && (size & (size - 1)) == 0 && l->n < 128)
+        l->sizes[l->n++] = size;
+    p[0] = size;
+    l->live += size;
+    return (char *)p + 16;
+}
+
+static void *log_realloc(void *ctx, void *old, size_t old_size, size_t size)
+{
+    chunk_log *l = &chunks;
+    (void)ctx;
+    size_t *p = old ? (size_t *)(void *)((char *)old - 16) : NULL;
+    if (p && p[0] != old_size)
+        l->bad_frees++;
+    p = realloc(p, size + 16);
+    if (p == NULL)
+        return NULL;
+    p[0] = size;
+    l->live += size - old_size;
+    return (char *)p + 16;
+}
+
+static void log_free(void *ctx, void *block, size_t size)
+{
+    chunk_log *l = &chunks;
+    (void)ctx;
+    size_t *p = (size_t *)(void *)((char *)block - 16);
+    if (p[0] != size)
+        l->bad_frees++;
+    l->live -= p[0];
+    free(p);
+}
+
+static co_loop *logged_loop(void)
+{
+    co_loop_options opt = rt_options();
+    co_loop *loop = NULL;
+    opt.hooks.alloc = log_alloc;
+    opt.hooks.realloc = log_realloc;
+    opt.hooks.free = log_free;
+    cr_assert_eq(co_loop_new(&loop, &opt), 0);
+    return loop;
+}
+
+/* n never-spawned tasks: co_loop_free frees them with the pool-> */
+static void make_tasks(co_loop *loop, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        cr_assert_not_null(CO_NEW(loop, fat, fat_fn), "task %zu", i);
+}
+
+#ifdef RT_SMALL
+Test(pool_chunks, a_bare_pool_keeps_its_chunk_size)
+{
+    chunk_log *l = &chunks;
+    co_loop *loop = logged_loop();
+    make_tasks(loop, 200);
+    cr_assert_gt(l->n, 10, "200 tasks take many 256-byte chunks");
+    for (size_t i = 0; i < l->n; i++)
+        cr_expect_eq(l->sizes[i], 256, "chunk %zu: %zu bytes", i, l->sizes[i]);
+    co_loop_free(loop);
+    cr_expect_eq(l->live, 0);
+    cr_expect_eq(l->bad_frees, 0);
+}
+#else
+Test(pool_chunks, chunks_grow_with_the_pool_from_4_MiB_up_to_32_MiB)
+{
+    chunk_log *l = &chunks;
+    co_loop *loop = logged_loop();
+    /* 70,000 one-KiB blocks: 64 chunks of 64 KiB (4 MiB), then 4, 8, 16
+       and 32 MiB (64 MiB in all), then another 32 */
+    make_tasks(loop, 70000);
+    cr_assert_eq(l->n, 69, "%zu chunks", l->n);
+    for (size_t i = 0; i < 64; i++)
+        cr_expect_eq(l->sizes[i], 65536, "chunk %zu: %zu bytes", i, l->sizes[i]);
+    for (size_t i = 64; i < 68; i++)
+        cr_expect_eq(l->sizes[i], (size_t)4 << (20 + i - 64), "chunk %zu: %zu bytes", i, l->sizes[i]);
+    cr_expect_eq(l->sizes[68], (size_t)32 << 20, "capped: %zu bytes", l->sizes[68]);
+    co_loop_free(loop);
+    cr_expect_eq(l->live, 0, "every chunk went back");
+    cr_expect_eq(l->bad_frees, 0, "each at its size");
+}
+
+/* Not in test-runtime-bare, which compiles the scheduler as a port would,
+ * without _GNU_SOURCE: there <sys/mman.h> declares no MADV_HUGEPAGE, and
+ * nothing is advised. */
+#if defined(__linux__) && !defined(RT_BARE)
+/* The mappings of /proc/self/smaps, and which are advised for huge pages
+ * ("hg" in their VmFlags), read once. */
+typedef struct {
+    uintptr_t from, to;
+    bool hg;
+} mapping;
+
+static mapping maps[4096];
+static size_t nmaps;
+
+static void read_maps(void)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char line[512];
+    unsigned long from, to;
+    char c;
+    nmaps = 0;
+    cr_assert_not_null(f);
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%lx-%lx%c", &from, &to, &c) == 3 && c == ' ' && nmaps < 4096)
+            maps[nmaps++] = (mapping){from, to, false};
+        else if (nmaps && strncmp(line, "VmFlags:", 8) == 0)
+            maps[nmaps - 1].hg = strstr(line, " hg") != NULL;
+    }
+    fclose(f);
+}
+
+static bool advised(const void *p)
+{
+    for (size_t i = 0; i < nmaps; i++)
+        if ((uintptr_t)p >= maps[i].from && (uintptr_t)p < maps[i].to)
+            return maps[i].hg;
+    return false;
+}
+
+static bool kernel_has_thp(void)
+{
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (f)
+        fclose(f);
+    return f != NULL;
+}
+
+/* 14,000 one-KiB tasks: past 64 chunks of 64 KiB, a chunk of 4 MiB and
+ * one of 8 MiB, which holds a whole 2 MiB span wherever malloc puts it. */
+#define MANY 14000
+
+Test(pool_chunks, the_default_allocator_asks_for_huge_pages_for_large_blocks_only)
+{
+    static void *task[MANY];
+    co_loop *loop = NULL;
+    size_t in_huge = 0;
+    if (!kernel_has_thp())
+        cr_skip_test("this kernel has no transparent huge pages to ask for");
+    co_loop_options opt = rt_options();
+    opt.hooks.alloc = NULL; /* the default allocator: malloc */
+    opt.hooks.free = NULL;
+    cr_assert_eq(co_loop_new(&loop, &opt), 0);
+    for (size_t i = 0; i < MANY; i++)
+        cr_assert_not_null(task[i] = CO_NEW(loop, fat, fat_fn));
+    read_maps();
+    cr_expect_not(advised(task[0]), "the first chunk (64 KiB) is not advised");
+    cr_expect_not(advised(task[4000]), "nor the 64th");
+    for (size_t i = 0; i < MANY; i++)
+        in_huge += advised(task[i]);
+    cr_expect_gt(in_huge, 2048, "%zu tasks in advised spans, a 2 MiB span's worth or more", in_huge);
+    co_loop_free(loop);
+}
+
+Test(pool_chunks, an_allocator_hooks_blocks_are_its_own)
+{
+    static void *task[MANY];
+    co_loop *loop;
+    if (!kernel_has_thp())
+        cr_skip_test("this kernel has no transparent huge pages to ask for");
+    loop = logged_loop();
+    for (size_t i = 0; i < MANY; i++)
+        cr_assert_not_null(task[i] = CO_NEW(loop, fat, fat_fn));
+    read_maps();
+    for (size_t i = 0; i < MANY; i++)
+        cr_assert_not(advised(task[i]), "task %zu is in an advised mapping", i);
+    co_loop_free(loop);
+}
+#endif
+#endif
