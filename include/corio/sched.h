@@ -101,8 +101,8 @@ typedef struct co_loop co_loop;
  * platform clock: there clock, alloc and free must be set. */
 typedef struct co_hooks {
     int64_t (*clock)(void *ctx);                   /* monotonic ns; NULL: the platform's */
-    void *(*alloc)(void *ctx, size_t size);        /* NULL: malloc (Linux: blocks of 4 MiB
-                                                      and more asked huge pages)          */
+    void *(*alloc)(void *ctx, size_t size);        /* NULL: malloc (on Linux, large blocks
+                                                      asked huge pages: docs/asyncio.md)  */
     void (*free)(void *ctx, void *p, size_t size); /* NULL: free                         */
     void (*idle)(void *ctx, int64_t ns);           /* no reactor: wait this long (-1: a
                                                       wake-up), e.g. WFI on firmware    */

@@ -24,24 +24,28 @@
  * mode, the common default).  Why: a first touch of a 4 KiB page costs
  * about as much as a task's whole life (1.5-2 us on a VM here), so at a
  * million tasks the page faults were a third of the CPU; one fault per 2
- * MiB is a tenth of that.  Only whole 2 MiB spans inside the block are
- * advised, so a block under 4 MiB is left alone, as is a program with a
- * few thousand tasks; the price is RSS rounded up to 2 MiB in the spans a
+ * MiB is a tenth of that.  Only whole 2 MiB spans inside a block are
+ * advised, so a block under 4 MiB is left alone unless it is a pool chunk
+ * of 2 MiB or more (co__alloc_spans: aligned to a span, and all advised),
+ * as is a program with a few thousand tasks; the price is RSS rounded up to 2 MiB in the spans a
  * block has begun to use.  An allocator hook opts out: its memory is its
  * own.  The advice is a hint: a kernel that refuses it changes nothing.
  */
 #if !CO_BARE && defined(__linux__) && defined(MADV_HUGEPAGE)
-#define HUGE_SPAN ((uintptr_t)2 << 20)
+#define SPANS 1
 
 static void *with_huge_pages(void *p, size_t size)
 {
-    uintptr_t from = ((uintptr_t)p + HUGE_SPAN - 1) & ~(HUGE_SPAN - 1);
-    uintptr_t to = ((uintptr_t)p + size) & ~(HUGE_SPAN - 1);
+    uintptr_t span = CO__HUGE_SPAN;
+    uintptr_t from = ((uintptr_t)p + span - 1) & ~(span - 1);
+    uintptr_t to = ((uintptr_t)p + size) & ~(span - 1);
     if (p != NULL && to > from)
         (void)madvise((void *)from, to - from, MADV_HUGEPAGE);
     return p;
 }
 #elif !CO_BARE
+#define SPANS 0
+
 static void *with_huge_pages(void *p, size_t size)
 {
     (void)size;
@@ -59,6 +63,17 @@ void *co__alloc(co_loop *loop, size_t size)
     return with_huge_pages(malloc(size), size);
 #endif
 }
+
+#if !CO_BARE
+void *co__alloc_spans(co_loop *loop, size_t size)
+{
+#if SPANS
+    if (loop->hooks.alloc == NULL && size % CO__HUGE_SPAN == 0)
+        return with_huge_pages(aligned_alloc(CO__HUGE_SPAN, size), size);
+#endif
+    return co__alloc(loop, size);
+}
+#endif
 
 void *co__realloc(co_loop *loop, void *p, size_t old, size_t size)
 {

@@ -179,7 +179,7 @@ void co__bytemove(void *dst, const void *src, size_t n); /* ranges may overlap *
 #define CO_POOL_CHUNK 65536
 #endif
 #endif
-/* A hosted pool's chunks grow, once it holds 4 MiB, with what it holds up
+/* A hosted pool's chunks grow, once it holds 2 MiB, with what it holds up
  * to this: a million tasks live mostly in large blocks, which the default
  * allocator backs with huge pages (alloc.c).  A bare pool's chunks stay
  * CO_POOL_CHUNK. */
@@ -412,6 +412,13 @@ static inline co_task *co__task(const co_gen *frame) { return (co_task *)(void *
 /* Memory through the allocator hook (alloc.c).  co__realloc keeps the
  * first min(old, size) bytes; on failure p is left as it was. */
 void *co__alloc(co_loop *loop, size_t size);
+#if !CO_BARE
+/* The same for a block of CO__HUGE_SPAN bytes or a multiple of it (a big
+ * pool chunk): the default allocator aligns it to that, so that all of it
+ * may be huge pages. */
+void *co__alloc_spans(co_loop *loop, size_t size);
+#define CO__HUGE_SPAN ((size_t)2 << 20)
+#endif
 void *co__realloc(co_loop *loop, void *p, size_t old, size_t size);
 void co__free(co_loop *loop, void *p, size_t size);
 

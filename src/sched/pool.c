@@ -4,7 +4,7 @@
  * from chunks of the loop's allocator, a free list per class.  A task block then costs its size rounded up to the grain -- no
  * allocator header, no search -- and allocating or freeing one is a pointer
  * swap.  The geometry is set in loop.h: on a hosted build the chunks are
- * 64 KiB until the pool holds 4 MiB, then grow with it up to 32 MiB, so a
+ * 64 KiB until the pool holds 2 MiB, then grow with it up to 32 MiB, so a
  * million tasks live mostly in a few large blocks (which the default
  * allocator backs with huge pages: alloc.c); a bare build's stay 1 KiB (256
  * bytes on a 16-bit target), so CO_NEW works in a few KiB of RAM.
@@ -136,18 +136,24 @@ static COLD int make_table(co_loop *loop)
     return 0;
 }
 
-/* The next chunk's size: CO_POOL_CHUNK while the pool holds less than
- * GROW_FROM, so a program of a few thousand tasks holds what it did; then
- * as much as the pool holds already, up to CO_POOL_CHUNK_MAX (4, 8, 16, 32,
- * 32... MiB), so a big pool is a few large blocks and at most half of it
- * is ahead of its use. */
+/* The next chunk's size: CO_POOL_CHUNK while the pool holds less than 2
+ * MiB, so a program of a few thousand tasks holds what it did; then as
+ * much as the pool holds already, up to CO_POOL_CHUNK_MAX (2, 4, 8, 16, 32,
+ * 32... MiB), so a big pool is a few large blocks, each a whole number of
+ * huge pages (co__alloc_spans), and at most half of it is ahead of its
+ * use. */
 #if CO__POOL_GROWS
-#define GROW_FROM ((size_t)4 << 20)
+#define GROW_FROM CO__HUGE_SPAN
 
 static size_t next_chunk_size(const co_pool *p)
 {
     size_t size = p->held < GROW_FROM ? CHUNK : p->held;
     return size < (size_t)CO_POOL_CHUNK_MAX ? size : (size_t)CO_POOL_CHUNK_MAX;
+}
+
+static void *alloc_chunk(co_loop *loop, size_t size)
+{
+    return size < CO__HUGE_SPAN ? co__alloc(loop, size) : co__alloc_spans(loop, size);
 }
 #define COUNT_CHUNK(p, size) ((p)->held += (size))
 #define FORGET_CHUNKS(p) ((p)->held = 0)
@@ -157,6 +163,8 @@ static size_t next_chunk_size(const co_pool *p)
     (void)p;
     return CHUNK;
 }
+
+static void *alloc_chunk(co_loop *loop, size_t size) { return co__alloc(loop, size); }
 #define COUNT_CHUNK(p, size) ((void)0)
 #define FORGET_CHUNKS(p) ((void)0)
 #endif
@@ -167,7 +175,7 @@ static int new_chunk(co_loop *loop)
     co_pool *p = &loop->pool;
     size_t left = (size_t)(p->end - p->bump);
     size_t size = next_chunk_size(p);
-    chunk *ch = co__alloc(loop, size);
+    chunk *ch = alloc_chunk(loop, size);
     if (ch == NULL)
         return CO_ENOMEM;
     if (left >= GRAIN) {

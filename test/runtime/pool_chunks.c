@@ -111,19 +111,19 @@ Test(pool_chunks, a_bare_pool_keeps_its_chunk_size)
     cr_expect_eq(l->bad_frees, 0);
 }
 #else
-Test(pool_chunks, chunks_grow_with_the_pool_from_4_MiB_up_to_32_MiB)
+Test(pool_chunks, chunks_grow_with_the_pool_from_2_MiB_up_to_32_MiB)
 {
     chunk_log *l = &chunks;
     co_loop *loop = logged_loop();
-    /* 70,000 one-KiB blocks: 64 chunks of 64 KiB (4 MiB), then 4, 8, 16
+    /* 70,000 one-KiB blocks: 32 chunks of 64 KiB (2 MiB), then 2, 4, 8, 16
        and 32 MiB (64 MiB in all), then another 32 */
     make_tasks(loop, 70000);
-    cr_assert_eq(l->n, 69, "%zu chunks", l->n);
-    for (size_t i = 0; i < 64; i++)
+    cr_assert_eq(l->n, 38, "%zu chunks", l->n);
+    for (size_t i = 0; i < 32; i++)
         cr_expect_eq(l->sizes[i], 65536, "chunk %zu: %zu bytes", i, l->sizes[i]);
-    for (size_t i = 64; i < 68; i++)
-        cr_expect_eq(l->sizes[i], (size_t)4 << (20 + i - 64), "chunk %zu: %zu bytes", i, l->sizes[i]);
-    cr_expect_eq(l->sizes[68], (size_t)32 << 20, "capped: %zu bytes", l->sizes[68]);
+    for (size_t i = 32; i < 37; i++)
+        cr_expect_eq(l->sizes[i], (size_t)2 << (20 + i - 32), "chunk %zu: %zu bytes", i, l->sizes[i]);
+    cr_expect_eq(l->sizes[37], (size_t)32 << 20, "capped: %zu bytes", l->sizes[37]);
     co_loop_free(loop);
     cr_expect_eq(l->live, 0, "every chunk went back");
     cr_expect_eq(l->bad_frees, 0, "each at its size");
@@ -176,15 +176,15 @@ static bool kernel_has_thp(void)
     return f != NULL;
 }
 
-/* 14,000 one-KiB tasks: past 64 chunks of 64 KiB, a chunk of 4 MiB and
- * one of 8 MiB, which holds a whole 2 MiB span wherever malloc puts it. */
-#define MANY 14000
+/* 8,000 one-KiB tasks: past 32 chunks of 64 KiB (2,016 tasks), chunks of
+ * 2 and 4 MiB, aligned to 2 MiB and advised whole. */
+#define MANY 8000
 
 Test(pool_chunks, the_default_allocator_asks_for_huge_pages_for_large_blocks_only)
 {
     static void *task[MANY];
     co_loop *loop = NULL;
-    size_t in_huge = 0;
+    size_t first_huge = 0;
     if (!kernel_has_thp())
         cr_skip_test("this kernel has no transparent huge pages to ask for");
     co_loop_options opt = rt_options();
@@ -194,11 +194,14 @@ Test(pool_chunks, the_default_allocator_asks_for_huge_pages_for_large_blocks_onl
     for (size_t i = 0; i < MANY; i++)
         cr_assert_not_null(task[i] = CO_NEW(loop, fat, fat_fn));
     read_maps();
-    cr_expect_not(advised(task[0]), "the first chunk (64 KiB) is not advised");
-    cr_expect_not(advised(task[4000]), "nor the 64th");
-    for (size_t i = 0; i < MANY; i++)
-        in_huge += advised(task[i]);
-    cr_expect_gt(in_huge, 2048, "%zu tasks in advised spans, a 2 MiB span's worth or more", in_huge);
+    /* the small chunks (2 MiB: at most 2 MiB / sizeof(fat) tasks) are not
+       advised; every task past them is */
+    while (first_huge < MANY && !advised(task[first_huge]))
+        first_huge++;
+    cr_expect_gt(first_huge, 1000, "the 64 KiB chunks are not advised (task %zu is)", first_huge);
+    cr_expect_leq(first_huge, ((size_t)2 << 20) / sizeof(fat), "task %zu is the first advised", first_huge);
+    for (size_t i = first_huge; i < MANY; i++)
+        cr_assert(advised(task[i]), "task %zu, past the small chunks, is not advised", i);
     co_loop_free(loop);
 }
 
