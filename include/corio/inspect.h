@@ -54,8 +54,9 @@ CO_API int co_task_set_name(co_gen *task, const char *name);
 CO_API int co_task_get_name(const co_gen *task, char *buf, size_t size);
 
 /* asyncio.all_tasks(loop): the tasks of loop (NULL: the running one) that
- * are scheduled and not done, in no particular order.  Up to max of them go
- * into out; returns how many there are. */
+ * are scheduled and not done, in the order the loop listed them (a CO_NEW
+ * task when made, caller storage when spawned; Python's set has no order).
+ * Up to max of them go into out; returns how many there are. */
 CO_API size_t co_all_tasks(co_loop *loop, co_gen **out, size_t max);
 
 /* ---------------------------------------------------------------- stacks */

@@ -5,9 +5,10 @@
  *
  * Side storage only, but for the task's number (co_task.id, given when the
  * registry lists it, loop.h): a set name lives in loop->names, indexed by
- * the task's registry slot, allocated with the first name and
- * kept in step by the registry's `unlisting` hook as tasks leave it (the
- * last slot moves into the one that empties).  Body records are static
+ * the task's registry slot, allocated with the first name and kept in
+ * step by the registry's hooks: `unlisting` as a task leaves (its name
+ * goes), `relisting` as the registry closes up its gaps (names move down
+ * with their tasks).  Body records are static
  * storage of the program, linked into one list by constructor functions
  * before main runs (CO__BODY_INFO); the list is only read after that.
  */
@@ -77,11 +78,10 @@ static void drop_name(co_loop *loop, uint32_t slot)
     loop->names[slot] = NULL;
 }
 
-/* The registry's hook: t leaves (the last slot moves into its own), or,
- * with t NULL, the loop ends and the table goes. */
+/* The registry's hook: t leaves (its name goes), or, with t NULL, the loop
+ * ends and the table goes. */
 static void unlisting(co_loop *loop, co_task *t)
 {
-    uint32_t last;
     if (t == NULL) {
         for (uint32_t i = 0; i < loop->cap_names; i++)
             drop_name(loop, i);
@@ -89,16 +89,21 @@ static void unlisting(co_loop *loop, co_task *t)
         loop->names = NULL;
         loop->cap_names = 0;
         loop->unlisting = NULL;
+        loop->relisting = NULL;
         return;
     }
-    if (t->reg >= loop->cap_names)
-        return; /* the slots past the table's end hold no names */
-    drop_name(loop, t->reg);
-    last = loop->ntasks - 1;
-    if (last != t->reg && last < loop->cap_names) {
-        loop->names[t->reg] = loop->names[last];
-        loop->names[last] = NULL;
-    }
+    if (t->reg < loop->cap_names) /* the slots past the table's end hold none */
+        drop_name(loop, t->reg);
+}
+
+/* The other hook: the registry closed up a gap, the task in slot `from`
+ * moved down to `to`, and so does its name. */
+static void relisting(co_loop *loop, uint32_t from, uint32_t to)
+{
+    if (from >= loop->cap_names)
+        return;
+    loop->names[to] = loop->names[from];
+    loop->names[from] = NULL;
 }
 
 /* Room for a name in every slot the registry has now. */
@@ -118,6 +123,7 @@ static int names_fit(co_loop *loop)
     loop->names = a;
     loop->cap_names = cap;
     loop->unlisting = unlisting;
+    loop->relisting = relisting;
     return 0;
 }
 
@@ -200,7 +206,7 @@ size_t co_all_tasks(co_loop *loop, co_gen **out, size_t max)
         return 0;
     for (uint32_t i = 0; i < loop->ntasks; i++) {
         co_task *t = loop->tasks[i];
-        if ((t->flags & (CO__T_SPAWNED | CO__T_DONE)) != CO__T_SPAWNED)
+        if (t == NULL || (t->flags & (CO__T_SPAWNED | CO__T_DONE)) != CO__T_SPAWNED)
             continue;
         if (out && n < max)
             out[n] = co__frame(t);

@@ -219,7 +219,7 @@ void co_loop_write_tasks(co_loop *loop, co_writer write, void *arg)
     o.n = 0;
     for (uint32_t i = 0; i < loop->ntasks; i++) {
         const co_task *t = loop->tasks[i];
-        if ((t->flags & (CO__T_SPAWNED | CO__T_DONE)) == CO__T_SPAWNED)
+        if (t && (t->flags & (CO__T_SPAWNED | CO__T_DONE)) == CO__T_SPAWNED)
             write_stack(&o, t);
     }
     flush(&o);

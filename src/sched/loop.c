@@ -98,7 +98,45 @@ static int grow_registry(co_loop *loop, uint32_t cap)
     return 0;
 }
 
-int co__grow_registry(co_loop *loop) { return grow_registry(loop, loop->cap_tasks * 2); }
+/* Closes up the gaps, keeping the order: each live task that moves learns
+ * its new slot (and its name moves with it). */
+static void close_gaps(co_loop *loop)
+{
+    uint32_t to = 0;
+    for (uint32_t from = 0; from < loop->ntasks; from++) {
+        co_task *t = loop->tasks[from];
+        if (t == NULL)
+            continue;
+        if (to != from) {
+            loop->tasks[to] = t;
+            t->reg = to;
+            if (loop->relisting)
+                loop->relisting(loop, from, to);
+        }
+        to++;
+    }
+    loop->ntasks = to;
+    loop->dead_tasks = 0;
+}
+
+/* Closing up touches every live task, so it waits until half the slots
+ * are gaps: each gap then pays for at most one task moved. */
+int co__registry_room(co_loop *loop)
+{
+    if (loop->dead_tasks >= loop->ntasks / 2 && loop->dead_tasks > 0) {
+        close_gaps(loop);
+        return 0;
+    }
+    return grow_registry(loop, loop->cap_tasks * 2);
+}
+
+void co__trim_registry(co_loop *loop)
+{
+    while (loop->ntasks > 0 && loop->tasks[loop->ntasks - 1] == NULL) {
+        loop->ntasks--;
+        loop->dead_tasks--;
+    }
+}
 
 void co__free_task(co_loop *loop, co_task *t)
 {

@@ -319,15 +319,19 @@ struct co_loop {
     int64_t now;
     co_task *current;
     co_task *main;
-    co_task **tasks; /* every live task: for shutdown and groups */
-    uint32_t ntasks, cap_tasks;
+    /* every live task, for shutdown and groups, in the order listed: a
+       task that leaves leaves a NULL (see co__unregister_task) */
+    co_task **tasks;
+    uint32_t ntasks, cap_tasks; /* slots in use (the last one live), made   */
+    uint32_t dead_tasks;        /* the NULLs among the ntasks                */
     uint32_t created; /* tasks listed so far: Task-N's N (co_task.id) */
     /* A task's name, by registry slot (inspect.c, allocated when the first
-     * is set); the hook keeps it in step as a task leaves the registry
-     * (NULL: the loop ends). */
+     * is set); the hooks keep it in step as a task leaves the registry
+     * (NULL: the loop ends) and as the registry closes up its gaps. */
     char **names;
     uint32_t cap_names;
     void (*unlisting)(struct co_loop *loop, co_task *t);
+    void (*relisting)(struct co_loop *loop, uint32_t from, uint32_t to);
     uint8_t state; /* CO__LOOP_* */
     bool autojump;
     bool turn_clock; /* co_loop_options.turn_clock: co__deadline_after reads no clock */
@@ -441,10 +445,13 @@ static inline void co__mark_read(co_task *t) { t->wait_on = t; }
 
 /* The registry of live tasks (loop.c).  Listing a task gives it its number
  * (co_task.id: 1, 2, ... in the order of listing). */
-/* Doubles the registry (loop.c): CO_ENOMEM when there is no room. */
-int co__grow_registry(co_loop *loop);
+/* Room for one more in a full registry (loop.c): its gaps closed up when
+ * they are half of it, else it doubles; CO_ENOMEM when there is no room. */
+int co__registry_room(co_loop *loop);
+/* Drops the gaps at the registry's end, whose last slot just emptied. */
+void co__trim_registry(co_loop *loop);
 CO__HOT int co__register_task(co_loop *loop, co_task *t);
-/* The last slot moves into t's: O(1), and the list stays dense. */
+/* t leaves the list: O(1), the others keep their order. */
 CO__HOT void co__unregister_task(co_loop *loop, co_task *t);
 /* Reports t if its error went unread, unregisters it, and frees its block
  * if the loop allocated it. */
@@ -542,7 +549,7 @@ static inline void co__let_go(co_task *c)
 #if !CO_BARE || defined(CO__LOOP_C)
 CO__HOT int co__register_task(co_loop *loop, co_task *t)
 {
-    if (loop->ntasks == loop->cap_tasks && co__grow_registry(loop) < 0)
+    if (loop->ntasks == loop->cap_tasks && co__registry_room(loop) < 0)
         return CO_ENOMEM;
     t->flags |= CO__T_LISTED;
     t->reg = loop->ntasks;
@@ -551,17 +558,22 @@ CO__HOT int co__register_task(co_loop *loop, co_task *t)
     return 0;
 }
 
+/* The slot is left NULL, not filled with the last task: moving that one
+ * would touch a block no one else touches then (at a million tasks, a
+ * cache miss per release), and the list keeps its order.  The gaps close
+ * when the registry is full (co__registry_room) or all of it is gaps. */
 CO__HOT void co__unregister_task(co_loop *loop, co_task *t)
 {
-    co_task *last;
     if (!(t->flags & CO__T_LISTED))
         return;
     t->flags &= (uint8_t)~CO__T_LISTED;
-    if (loop->unlisting) /* its name goes, the last slot's moves */
+    if (loop->unlisting) /* its name goes */
         loop->unlisting(loop, t);
-    last = loop->tasks[--loop->ntasks];
-    loop->tasks[t->reg] = last;
-    last->reg = t->reg;
+    loop->tasks[t->reg] = NULL;
+    if (++loop->dead_tasks == loop->ntasks)
+        loop->ntasks = loop->dead_tasks = 0;
+    else if (t->reg + 1 == loop->ntasks)
+        co__trim_registry(loop);
 }
 
 CO__HOT void co__make_ready(co_loop *loop, co_task *t)

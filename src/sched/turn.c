@@ -127,7 +127,7 @@ static bool live_tasks(co_loop *loop)
 {
     for (uint32_t i = 0; i < loop->ntasks; i++) {
         co_task *t = loop->tasks[i];
-        if ((t->flags & CO__T_SPAWNED) && !(t->flags & CO__T_DONE))
+        if (t && (t->flags & CO__T_SPAWNED) && !(t->flags & CO__T_DONE))
             return true;
     }
     return false;
@@ -137,7 +137,7 @@ static void cancel_all(co_loop *loop)
 {
     for (uint32_t i = 0; i < loop->ntasks; i++) {
         co_task *t = loop->tasks[i];
-        if ((t->flags & CO__T_SPAWNED) && !(t->flags & CO__T_DONE))
+        if (t && (t->flags & CO__T_SPAWNED) && !(t->flags & CO__T_DONE))
             co_cancel(co__frame(t));
     }
 }

@@ -1,7 +1,7 @@
 /*
  * inspect.c -- a debugger's view of the loop (inspect.h): task names, their
  * default "Task-N" in creation order and what survives the registry's
- * reshuffles; all_tasks after tasks finish and are cancelled; the await
+ * reshuffles, and the list's order as tasks leave; all_tasks after tasks finish and are cancelled; the await
  * chain of get_stack through a CO_AWAIT_CALL sub-coroutine and into an
  * awaited task, each line checked against the __LINE__ of its await; and
  * the text print_stack gives, through a writer and (with the reactor) to a
@@ -98,6 +98,82 @@ Test(inspect, names_and_numbers_follow_a_task_when_the_registry_moves_it)
     cr_assert_not_null(fresh);
     cr_expect_str_eq(name_of(fresh), "Task-13", "a new task is not given a freed slot's name");
     rt_free_loop(loop);
+}
+
+/* The registry keeps the order tasks were listed in as some leave, and
+ * closes up its gaps, rather than growing, once they are half of it:
+ * names move down with their tasks.  The main task takes slot 0, its 7
+ * naps fill the registry's first 8 slots, 4 of them leave from the middle
+ * and a ninth task comes. */
+CO_ASYNC(lister, nap *t[7]; nap *fresh; co_gen *seen[16]; size_t allocs;)
+    for (int i = 0; i < 7; i++) {
+        cr_assert_not_null(self->t[i] = CO_TASK(co_running_loop(), nap, .ms = 5));
+        rt_spawn(&self->t[i]->gen);
+    }
+    cr_expect_eq(co_task_set_name(&self->t[6]->gen, "seventh"), 0);
+    cr_expect_eq(co_task_set_name(&self->t[2]->gen, "third"), 0);
+    co_cancel(&self->t[0]->gen);
+    co_cancel(&self->t[1]->gen);
+    co_cancel(&self->t[3]->gen);
+    co_cancel(&self->t[5]->gen);
+    CO_SLEEP(self, 0); /* the cancelled ones unwind */
+    co_release(&self->t[0]->gen);
+    co_release(&self->t[1]->gen);
+    co_release(&self->t[3]->gen);
+    co_release(&self->t[5]->gen);
+    cr_assert_eq(co_all_tasks(NULL, self->seen, 16), 4);
+    cr_expect_eq(self->seen[0], &self->gen);
+    cr_expect_eq(self->seen[1], &self->t[2]->gen, "in the order listed");
+    cr_expect_eq(self->seen[2], &self->t[4]->gen, "in the order listed");
+    cr_expect_eq(self->seen[3], &self->t[6]->gen, "in the order listed");
+    self->allocs = rt.alloc_calls;
+    cr_assert_not_null(self->fresh = CO_TASK(co_running_loop(), nap, .ms = 5));
+    cr_expect_eq(rt.alloc_calls, self->allocs, "the registry closed its gaps, it did not grow");
+    rt_spawn(&self->fresh->gen);
+    cr_assert_eq(co_all_tasks(NULL, self->seen, 16), 5);
+    cr_expect_eq(self->seen[1], &self->t[2]->gen, "after the close-up, in the same order");
+    cr_expect_eq(self->seen[2], &self->t[4]->gen, "after the close-up, in the same order");
+    cr_expect_eq(self->seen[3], &self->t[6]->gen, "after the close-up, in the same order");
+    cr_expect_eq(self->seen[4], &self->fresh->gen, "the new task last");
+    cr_expect_str_eq(name_of(self->t[6]), "seventh");
+    cr_expect_str_eq(name_of(self->t[2]), "third");
+    cr_expect_str_eq(name_of(self->t[4]), "Task-6");
+    cr_expect_str_eq(name_of(self->fresh), "Task-9");
+    CO_SLEEP(self, 10); /* the naps end */
+    co_release(&self->t[2]->gen);
+    co_release(&self->t[4]->gen);
+    co_release(&self->t[6]->gen);
+    co_release(&self->fresh->gen);
+CO_ASYNC_END
+
+Test(inspect, the_list_keeps_its_order_and_closes_its_gaps_before_growing)
+{
+    co_loop *loop = rt_loop();
+    lister *m = CO_TASK(loop, lister, );
+    cr_assert_not_null(m);
+    cr_expect_eq(co_run(loop, &m->gen), 0);
+    co_release(&m->gen);
+    rt_free_loop(loop);
+}
+
+/* Gaps at the list's end go with its last slot, so co_loop_free, which
+ * frees from the end, meets no gap; never-spawned tasks are listed too. */
+Test(inspect, gaps_at_the_end_go_and_the_loop_frees_what_is_left)
+{
+    co_loop *loop = rt_loop();
+    nap *t[6], *more[2];
+    for (int i = 0; i < 6; i++)
+        cr_assert_not_null(t[i] = CO_TASK(loop, nap, ));
+    cr_expect_eq(co_task_set_name(&t[1]->gen, "second"), 0);
+    co_release(&t[2]->gen); /* never spawned: freed at once, a gap */
+    co_release(&t[3]->gen);
+    co_release(&t[4]->gen);
+    co_release(&t[5]->gen); /* the last: it and the gaps before it go */
+    for (int i = 0; i < 2; i++)
+        cr_assert_not_null(more[i] = CO_TASK(loop, nap, ));
+    cr_expect_str_eq(name_of(t[1]), "second");
+    cr_expect_str_eq(name_of(more[1]), "Task-8");
+    rt_free_loop(loop); /* t[0], t[1] and more: freed, none twice, none missed */
 }
 
 Test(inspect, naming_refuses_what_is_not_a_listed_task_and_survives_no_memory)
