@@ -71,7 +71,9 @@ class Loop:
         self.bodies = _bodies()
 
     def tasks(self):
-        return [self.loop["tasks"][i] for i in range(int(self.loop["ntasks"]))]
+        # a slot a task left is NULL until the registry closes up its gaps
+        slots = (self.loop["tasks"][i] for i in range(int(self.loop["ntasks"])))
+        return [t for t in slots if _ptr(t)]
 
     def name(self, t):
         reg = int(t["reg"])

@@ -48,7 +48,7 @@ want = (r"corio-tasks: 4 tasks on loop 0x[0-9a-f]+\n"
         r"\* Task 'fetch-a' pending, " + sleep + r"  \(co_task \*\) 0x[0-9a-f]+\n" + fetch_chain +
         r"\* Task 'waiter' pending, wait_for=<Task 'fetch-a'>  \(co_task \*\) 0x[0-9a-f]+\n" +
         frame("waiter") + r"    awaiting Task 'fetch-a' pending, " + sleep + r":\n" + fetch_chain +
-        r"\* Task 'Task-4' not scheduled  \(co_task \*\) 0x[0-9a-f]+\n"
+        r"\* Task 'Task-5' not scheduled  \(co_task \*\) 0x[0-9a-f]+\n"
         r'    File "[^"]*target\.c", line 0, in idle\n')
 found = re.findall(want, out)
 if len(found) != 2:

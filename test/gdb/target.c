@@ -1,7 +1,8 @@
 /*
  * target.c -- the program the gdb test stops: a loop whose tasks stand in
  * known await chains (a fetch deep in a sub-coroutine's sleep, a task
- * awaiting that fetch, one never scheduled) when the running task calls
+ * awaiting that fetch, one never scheduled, and the gap in the registry a
+ * finished and released task left between them) when the running task calls
  * stop_here(), where check.py's gdb breaks and runs corio-tasks.  Each await
  * carries a "gdb: <body>" marker that check.py turns into its line.
  */
@@ -29,17 +30,20 @@ CO_ASYNC_END
 CO_ASYNC(idle, )
 CO_ASYNC_END
 
-CO_ASYNC(main_task, fetch *f; waiter *w; idle *never;)
+CO_ASYNC(main_task, fetch *f; idle *gone; waiter *w; idle *never;)
     self->f = CO_CALL(fetch, );
+    self->gone = CO_CALL(idle, );
     self->w = CO_CALL(waiter, .task = self->f);
     self->never = CO_CALL(idle, );
-    if (!self->f || !self->w || !self->never)
+    if (!self->f || !self->gone || !self->w || !self->never)
         CO_RAISE(self, CO_ENOMEM);
     CO_CHECK(self, co_task_set_name(&self->f->gen, "fetch-a"));
     CO_CHECK(self, co_task_set_name(&self->w->gen, "waiter"));
     CO_CHECK(self, co_spawn(&self->f->gen));
     CO_CHECK(self, co_spawn(&self->w->gen));
+    CO_CHECK(self, co_spawn(&self->gone->gen));
     CO_SLEEP(self, 10); /* gdb: main_task */
+    co_release(&self->gone->gen); /* done: freed, its slot a gap */
     stop_here();
     co_cancel(&self->w->gen);
     co_release(&self->never->gen);
