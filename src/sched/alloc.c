@@ -27,9 +27,10 @@
  * MiB is a tenth of that.  Only whole 2 MiB spans inside a block are
  * advised, so a block under 4 MiB is left alone unless it is a pool chunk
  * of 2 MiB or more (co__alloc_spans: aligned to a span, and all advised),
- * as is a program with a few thousand tasks; the price is RSS rounded up to 2 MiB in the spans a
- * block has begun to use.  An allocator hook opts out: its memory is its
- * own.  The advice is a hint: a kernel that refuses it changes nothing.
+ * and so is a program with a few thousand tasks; the price is RSS rounded
+ * up to 2 MiB in the spans a block has begun to use.  An allocator hook
+ * opts out: its memory is its own.  The advice is a hint: a kernel that
+ * refuses it changes nothing.
  */
 #if !CO_BARE && defined(__linux__) && defined(MADV_HUGEPAGE)
 #define SPANS 1
