@@ -1,9 +1,10 @@
 /*
  * pool.c -- where CO_NEW's task blocks come from: size classes
  * CO_POOL_GRAIN bytes apart up to CO_POOL_MAX, carved one after the other
- * from chunks of the loop's allocator, a free list per class.  A task block then costs its size rounded up to the grain -- no
- * allocator header, no search -- and allocating or freeing one is a pointer
- * swap.  The geometry is set in loop.h: on a hosted build the chunks are
+ * from chunks of the loop's allocator, a free list per class.  A task
+ * block then costs its size rounded up to the grain -- no allocator
+ * header, no search -- and allocating or freeing one is a pointer swap.
+ * The geometry is set in pool.h: on a hosted build the chunks are
  * 64 KiB until the pool holds 2 MiB, then grow with it up to 32 MiB, so a
  * million tasks live mostly in a few large blocks (which the default
  * allocator backs with huge pages: alloc.c); a bare build's stay 1 KiB (256

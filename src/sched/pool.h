@@ -10,9 +10,10 @@
 /*
  * The pool's geometry, in bytes; each may be set with -D.  Blocks are
  * CO_POOL_GRAIN apart up to CO_POOL_MAX (larger ones go to the allocator),
- * carved from chunks of CO_POOL_CHUNK.  A hosted build favours speed (64
- * KiB chunks); a bare one fits a small RAM (1 KiB chunks on 32-bit, 256
- * bytes where size_t is 16 bits, as on AVR).  The grain is a multiple of a
+ * carved from chunks of CO_POOL_CHUNK (growing to CO_POOL_CHUNK_MAX, below).
+ * A hosted build favours speed (64 KiB chunks to begin with); a bare one
+ * fits a small RAM (1 KiB chunks on 32-bit, 256 bytes where size_t is 16
+ * bits, as on AVR).  The grain is a multiple of a
  * task's alignment (pool.c checks): 8 bytes serve a 32-bit target.
  */
 #ifndef CO_POOL_GRAIN

@@ -1,11 +1,12 @@
 /*
  * pool_chunks.c -- the sizes of the chunks CO_NEW's pool asks its
- * allocator for (src/sched/pool->c): on a hosted build they start at 64 KiB
- * and double up to 32 MiB, then stay there; on a bare one (the 16-bit
- * geometry of test-runtime-small) they stay 256 bytes.  Every chunk goes
- * back at its size.  And on Linux, the library's default allocator's large blocks are
- * advised for huge pages while an allocator hook's are left alone
- * (src/sched/alloc.c), as /proc/self/smaps shows in a mapping's VmFlags.
+ * allocator for (src/sched/pool.c): on a hosted build 64 KiB until the pool
+ * holds 2 MiB, then as much as it holds, up to 32 MiB; on a bare one (the
+ * 16-bit geometry of test-runtime-small) always 256 bytes.  Every chunk
+ * goes back at its size.  And on Linux, the default allocator's chunks of
+ * 2 MiB and more are advised for huge pages while the small ones and an
+ * allocator hook's are left alone (src/sched/alloc.c), as /proc/self/smaps
+ * shows in a mapping's VmFlags.
  */
 #include "testloop.h"
 
@@ -90,7 +91,7 @@ static co_loop *logged_loop(void)
     return loop;
 }
 
-/* n never-spawned tasks: co_loop_free frees them with the pool-> */
+/* n never-spawned tasks: co_loop_free frees them with the pool. */
 static void make_tasks(co_loop *loop, size_t n)
 {
     for (size_t i = 0; i < n; i++)
