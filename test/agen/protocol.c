@@ -195,6 +195,45 @@ Test(agen, an_await_while_another_runs_is_already_running)
     rt_free_loop(loop);
 }
 
+/* An aclose whose awaiting cleanup is cancelled: the cancellation comes out
+ * of the aclose and the generator is finished.  (CPython 3.11 leaves
+ * ag_running set there, and its next anext says "already running".) */
+CO_ASYNC(closer, counter *c; int rc;)
+    CO_ACLOSE_CATCH(self, self->c);
+    self->rc = CO_THROWN(self);
+CO_ASYNC_END
+
+CO_ASYNC(cancelled_close_main, counter c; closer *t; int v; int rc[4];)
+    CO_AGEN(self, c, counter, .n = 3, .ms = 1);
+    CO_ANEXT(self, &self->c, &self->v);
+    CO_CREATE_TASK(self, self->t, closer, .c = &self->c);
+    CO_SLEEP(self, 1); /* the closer's aclose now sleeps in the cleanup */
+    CO_ANEXT_CATCH(self, &self->c, &self->v);
+    self->rc[0] = CO_THROWN(self);
+    co_cancel(&self->t->gen);
+    CO_AWAIT_TASK_CATCH(self, &self->t->gen);
+    CO_ANEXT_CATCH(self, &self->c, &self->v);
+    self->rc[1] = CO_THROWN(self);
+    CO_ACLOSE_CATCH(self, &self->c);
+    self->rc[2] = CO_THROWN(self);
+    self->rc[3] = self->t->rc;
+    co_release(&self->t->gen);
+CO_ASYNC_END
+
+Test(agen, a_cancelled_aclose_leaves_it_finished)
+{
+    co_loop *loop = rt_loop();
+    cancelled_close_main *m = CO_NEW(loop, cancelled_close_main, cancelled_close_main_fn);
+    cr_assert_eq(co_run(loop, &m->gen), 0);
+    cr_expect_eq(m->rc[0], CO_ERUNNING, "while the aclose awaits, it is running");
+    cr_expect_eq(m->rc[3], CO_ECANCELLED, "the aclose raises the cancellation");
+    cr_expect_eq(m->rc[1], CO_ESTOPASYNC, "%d", m->rc[1]);
+    cr_expect_eq(m->rc[2], 0);
+    cr_expect_eq(co_state(&m->c.gen), CO_CLOSED);
+    cr_expect_str_eq(rt.log, "counter cleanup -1001\n");
+    rt_free_loop(loop);
+}
+
 /* A StopAsyncIteration escaping the body is a RuntimeError (PEP 479's twin). */
 CO_ASYNC_GEN(leaky, int, counter inner; int v;)
     CO_AGEN(self, inner, counter, .n = 0, .ms = 1);
