@@ -415,6 +415,7 @@ typedef struct co_group {
     int error; /* the first failure */
     co_task *owner;
     bool aborting, body_done, finished;
+    bool hop; /* the owner, woken, takes one more turn (asyncio's callback) */
 } co_group;
 CO_API void co_group_init(co_group *group);
 /* Spawns the task owning `frame` into the group. */

@@ -26,6 +26,7 @@ void co_group_init(co_group *g)
     g->owner = NULL;
     g->aborting = false;
     g->body_done = false;
+    g->hop = false;
 }
 
 void co_group_fini(co_group *g)
@@ -151,6 +152,16 @@ int co__group_wait(int thrown)
     co_group *g = current_group();
     if (g == NULL)
         return CO_ENOTASK;
+    if (g->hop && !thrown) {
+        /* asyncio's owner waits on a future that the last member's done
+           callback sets: woken by that end, it goes behind the ready queue
+           once more, as a gather's owner does */
+        g->hop = false;
+        co__wait_for(g->owner, CO__W_GROUP, g);
+        co__make_ready(co__task_loop(g->owner), g->owner);
+        return 0;
+    }
+    g->hop = false;
     if (g->pending && !thrown) {
         co__task_loop(g->owner)->waits[CO__W_GROUP] = &group_wait;
         co__wait_for(g->owner, CO__W_GROUP, g);
@@ -171,8 +182,10 @@ static void group_member_done(co_loop *loop, void *joiner, co_task *c)
     g->pending--;
     if (err && err != CO_ECANCELLED)
         group_fail(g, err);
-    if (g->pending == 0 && g->owner && g->owner->wait == CO__W_GROUP)
+    if (g->pending == 0 && g->owner && g->owner->wait == CO__W_GROUP) {
         co__make_ready(loop, g->owner);
+        g->hop = true;
+    }
 }
 
 /* The owner is cancelled while it waits for the members: abort the group;

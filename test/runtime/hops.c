@@ -1,7 +1,8 @@
 /*
- * hops.c -- when gather and shield wake their awaiter, in turns of the
- * ready queue.  asyncio's gather and shield each wait on an outer future of
- * their own, set by a done callback of the child: the child ends, its
+ * hops.c -- when gather, shield and a task group wake their awaiter, in
+ * turns of the ready queue.  asyncio's gather and shield each wait on an
+ * outer future of their own, and a TaskGroup's owner on a future of the
+ * group's, set by a done callback of the child: the child ends, its
  * callback runs one turn later, and the awaiter one turn after that.  A
  * task stepping with sleep(0) beside them shows the two turns (twins.h:
  * the trace CPython prints for the same program).
@@ -60,5 +61,32 @@ Test(hops, gather_and_shield_wake_their_awaiter_two_turns_after_the_child)
     co_loop *loop = rt_loop();
     ST_RUN(loop, hops_main, 0);
     cr_expect_str_eq(rt.log, TWIN_GATHER_SHIELD_HOPS);
+    rt_free_loop(loop);
+}
+
+/* async with TaskGroup(): the body spawns one member and ends; the owner
+ * waits for it. */
+CO_ASYNC(group_body, co_group *g; hop_child *a;)
+    self->a = CO_CALL(hop_child, .name = "a", .ms = 3);
+    CO_CHECK(self, self->a ? co_group_spawn(self->g, &self->a->gen) : CO_ENOMEM);
+    rt_log("body ends");
+CO_ASYNC_END
+
+CO_ASYNC(group_main, hop_spin *s; co_group g; group_body body;)
+    CO_CREATE_TASK(self, self->s, hop_spin, .name = "s", .ms = 3);
+    co_group_init(&self->g);
+    self->body = (group_body){.g = &self->g};
+    CO_INIT(&self->body, group_body_fn);
+    CO_GROUP_RUN(self, &self->g, body);
+    rt_log("group back at %lld", st_now());
+    co_group_fini(&self->g);
+    CO_SLEEP(self, 1);
+CO_ASYNC_END
+
+Test(hops, a_task_group_wakes_its_owner_two_turns_after_the_last_member)
+{
+    co_loop *loop = rt_loop();
+    ST_RUN(loop, group_main, 0);
+    cr_expect_str_eq(rt.log, TWIN_GROUP_HOPS);
     rt_free_loop(loop);
 }

@@ -190,6 +190,15 @@
     "v 2\n" \
     "v 3\n"
 
+#define TWIN_GROUP_HOPS \
+    "body ends\n" \
+    "s 0\n" \
+    "a ends at 3\n" \
+    "s 1\n" \
+    "s 2\n" \
+    "group back at 3\n" \
+    "s 3\n"
+
 #define TWIN_LIST(X) \
     X(call_soon_fifo, TWIN_CALL_SOON_FIFO) \
     X(call_later_handles, TWIN_CALL_LATER_HANDLES) \
@@ -211,6 +220,7 @@
     X(barrier_rounds, TWIN_BARRIER_ROUNDS) \
     X(queue_join, TWIN_QUEUE_JOIN) \
     X(queue_priority_ties, TWIN_QUEUE_PRIORITY_TIES) \
-    X(gather_shield_hops, TWIN_GATHER_SHIELD_HOPS)
+    X(gather_shield_hops, TWIN_GATHER_SHIELD_HOPS) \
+    X(group_hops, TWIN_GROUP_HOPS)
 
 #endif /* TWINS_H */

@@ -464,6 +464,17 @@ async def gather_shield_hops():
     await asyncio.sleep(0.001)
 
 
+async def group_hops():
+    """A TaskGroup's owner wakes the same way: the member's done callback,
+    then the owner."""
+    asyncio.create_task(hop_spin("s", 0.003))
+    async with asyncio.TaskGroup() as g:
+        g.create_task(hop_child("a", 0.003))
+        log("body ends")
+    log(f"group back at {ms()}")
+    await asyncio.sleep(0.001)
+
+
 SCENARIOS = {
     "call_soon_fifo": call_soon_fifo,
     "call_later_handles": call_later_handles,
@@ -486,6 +497,7 @@ SCENARIOS = {
     "queue_join": queue_join,
     "queue_priority_ties": queue_priority_ties,
     "gather_shield_hops": gather_shield_hops,
+    "group_hops": group_hops,
 }
 
 
