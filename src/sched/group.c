@@ -112,9 +112,12 @@ static void group_abort(co_group *g)
         co_cancel(co__frame(g->owner));
 }
 
+/* err: a failure, or the body's CO_ECANCELLED from outside.  A failure
+ * takes the place of a cancellation recorded first: in CPython's
+ * TaskGroup the members' errors have priority over a cancellation. */
 static void group_fail(co_group *g, int err)
 {
-    if (g->error == 0)
+    if (g->error == 0 || (g->error == CO_ECANCELLED && err != CO_ECANCELLED))
         g->error = err;
     group_abort(g);
 }
@@ -169,8 +172,8 @@ int co__group_wait(int thrown)
     }
     g->finished = true;
     g->owner->scope.top = g->outer;
-    if (thrown)
-        return thrown;
+    if (thrown && (g->error == 0 || g->error == CO_ECANCELLED))
+        return thrown; /* else a member's error has priority, as in CPython */
     return g->error ? g->error : 1;
 }
 
