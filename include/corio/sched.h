@@ -356,6 +356,7 @@ typedef struct co_gather {
     int error; /* the first error, in time */
     uint8_t mode;
     uint8_t owns; /* CO_GATHER_OF: the array and the tasks are the gather's */
+    uint8_t hop;  /* the owner, woken, takes one more turn (asyncio's callback) */
     co_task *owner;
 } co_gather;
 #define CO_GATHER(self, gather, tasks, n, mode) \
@@ -414,6 +415,7 @@ typedef struct co_group {
     int error; /* the first failure */
     co_task *owner;
     bool aborting, body_done, finished;
+    bool hop; /* the owner, woken, takes one more turn (asyncio's callback) */
 } co_group;
 CO_API void co_group_init(co_group *group);
 /* Spawns the task owning `frame` into the group. */

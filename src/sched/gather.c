@@ -25,9 +25,27 @@ static bool gather_ready(const co_gather *g)
     return g->mode == CO_GATHER_FIRST_ERROR && g->error != 0;
 }
 
+/*
+ * asyncio's gather wakes its awaiter through an outer future that a done
+ * callback of the child sets: the child ends, the callback runs a turn of
+ * the ready queue later, the awaiter one more turn after that.  So the
+ * owner, woken (or finding the gather over as it starts), goes behind the
+ * ready queue once more before it ends the gather.  It stays woken by the
+ * gather meanwhile: cancelled in between, gather_pass_on ends the gather.
+ */
+static int gather_hop(co_loop *loop, co_task *self, co_gather *g)
+{
+    g->hop = 0;
+    co__wait_for(self, CO__W_GATHER, g);
+    co__wake(loop, self);
+    return 0;
+}
+
 /* 1 when the gather is over (<0: the error it raises), else 0: waiting. */
 static int gather_wait_or_end(co_loop *loop, co_task *self, co_gather *g)
 {
+    if (g->hop)
+        return gather_hop(loop, self, g);
     if (gather_ready(g)) {
         int err = co__gather_end(g);
         return err < 0 ? err : 1;
@@ -130,6 +148,7 @@ static int adopt(co_gather *g, co_task *self, co_gen *const *tasks, size_t n, in
     g->n = n;
     g->error = 0;
     g->mode = (uint8_t)mode;
+    g->hop = 0;
     g->owner = self;
     if (rest)
         adopt_rest(g, tasks, n);
@@ -151,6 +170,14 @@ int co__gather_start(co_gather *g, co_gen *const *tasks, size_t n, int mode)
         int rc = adopt(g, self, tasks, n, mode);
         if (rc < 0)
             return rc;
+        /* over already (children done): asyncio's callbacks still run
+           first, then the awaiter -- two turns, as for a child ending;
+           a gather of nothing is done at once there too */
+        if (n && gather_ready(g)) {
+            gather_hop(loop, self, g);
+            g->hop = 1;
+            return 0;
+        }
     }
     return gather_wait_or_end(loop, self, g);
 }
@@ -182,6 +209,7 @@ int co__gather_end(co_gather *g)
             co__let_go(c);
     }
     g->pending = 0;
+    g->hop = 0;
     g->owner = NULL;
     return g->mode == CO_GATHER_FIRST_ERROR ? g->error : 0;
 }
@@ -205,8 +233,10 @@ static void gather_member_done(co_loop *loop, void *joiner, co_task *c)
         g->error = co_result(co__frame(c));
     if (--g->pending != 0 && g->error == 0)
         return;
-    if (g->owner && g->owner->wait == CO__W_GATHER && gather_ready(g))
+    if (g->owner && g->owner->wait == CO__W_GATHER && gather_ready(g)) {
         co__wake(loop, g->owner); /* cancelled before it runs: gather_pass_on */
+        g->hop = 1;
+    }
 }
 
 

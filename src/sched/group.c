@@ -26,6 +26,7 @@ void co_group_init(co_group *g)
     g->owner = NULL;
     g->aborting = false;
     g->body_done = false;
+    g->hop = false;
 }
 
 void co_group_fini(co_group *g)
@@ -111,9 +112,12 @@ static void group_abort(co_group *g)
         co_cancel(co__frame(g->owner));
 }
 
+/* err: a failure, or the body's CO_ECANCELLED from outside.  A failure
+ * takes the place of a cancellation recorded first: in CPython's
+ * TaskGroup the members' errors have priority over a cancellation. */
 static void group_fail(co_group *g, int err)
 {
-    if (g->error == 0)
+    if (g->error == 0 || (g->error == CO_ECANCELLED && err != CO_ECANCELLED))
         g->error = err;
     group_abort(g);
 }
@@ -151,6 +155,16 @@ int co__group_wait(int thrown)
     co_group *g = current_group();
     if (g == NULL)
         return CO_ENOTASK;
+    if (g->hop && !thrown) {
+        /* asyncio's owner waits on a future that the last member's done
+           callback sets: woken by that end, it goes behind the ready queue
+           once more, as a gather's owner does */
+        g->hop = false;
+        co__wait_for(g->owner, CO__W_GROUP, g);
+        co__make_ready(co__task_loop(g->owner), g->owner);
+        return 0;
+    }
+    g->hop = false;
     if (g->pending && !thrown) {
         co__task_loop(g->owner)->waits[CO__W_GROUP] = &group_wait;
         co__wait_for(g->owner, CO__W_GROUP, g);
@@ -158,8 +172,8 @@ int co__group_wait(int thrown)
     }
     g->finished = true;
     g->owner->scope.top = g->outer;
-    if (thrown)
-        return thrown;
+    if (thrown && (g->error == 0 || g->error == CO_ECANCELLED))
+        return thrown; /* else a member's error has priority, as in CPython */
     return g->error ? g->error : 1;
 }
 
@@ -171,8 +185,10 @@ static void group_member_done(co_loop *loop, void *joiner, co_task *c)
     g->pending--;
     if (err && err != CO_ECANCELLED)
         group_fail(g, err);
-    if (g->pending == 0 && g->owner && g->owner->wait == CO__W_GROUP)
+    if (g->pending == 0 && g->owner && g->owner->wait == CO__W_GROUP) {
         co__make_ready(loop, g->owner);
+        g->hop = true;
+    }
 }
 
 /* The owner is cancelled while it waits for the members: abort the group;

@@ -44,14 +44,29 @@ int co__shield(co_gen *task)
     return rc;
 }
 
+/*
+ * asyncio's shield wakes its awaiter through an outer future that a done
+ * callback of the task sets: a turn of the ready queue after the task's
+ * end, and the awaiter one turn after that.  So the awaiter, woken by the
+ * end, goes behind the ready queue once more (woken from CO__W_SHIELD, its
+ * mark for the second turn) before it reads the outcome.
+ */
 int co__shield_again(int thrown)
 {
     co_loop *loop = co__loop();
+    co_task *self;
     if (loop == NULL || loop->current == NULL)
         return CO_ENOTASK;
     if (thrown) /* the awaiter was cancelled: the task goes on alone */
         return thrown;
-    return outcome(loop->current->wait_on);
+    self = loop->current;
+    if (self->woke_from != CO__W_SHIELD) {
+        co__wait_for(self, CO__W_SHIELD, self->wait_on);
+        co__wake(loop, self);
+        return 0;
+    }
+    self->woke_from = CO__W_NONE;
+    return outcome(self->wait_on);
 }
 
 /* The awaiter leaves the task's stack of awaiters and resumes at once. */

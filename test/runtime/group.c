@@ -293,3 +293,56 @@ Test(group, cancelling_the_owner_while_it_waits_cancels_the_members)
 {
     cancel_owner(0);
 }
+
+/* A member whose cleanup, once cancelled, fails: CPython's TaskGroup then
+ * raises that error, not the owner's cancellation ("other errors have
+ * priority"), whether the owner was cancelled in the body or waiting. */
+CO_ASYNC(failing_cleanup, int unused;)
+    CO_SLEEP_CATCH(self, 100);
+    if (CO_THROWN(self) == CO_ECANCELLED) {
+        CO_SLEEP(self, 1);
+        CO_RAISE(self, -EPIPE);
+    }
+CO_ASYNC_END
+
+CO_ASYNC(fc_body, co_group *g; failing_cleanup *m; int ms;)
+    self->m = CO_CALL(failing_cleanup, );
+    CO_CHECK(self, self->m ? co_group_spawn(self->g, &self->m->gen) : CO_ENOMEM);
+    CO_SLEEP(self, self->ms);
+CO_ASYNC_END
+
+CO_ASYNC(fc_owner, co_group g; fc_body b; int ms;)
+    co_group_init(&self->g);
+    self->b = (fc_body){.g = &self->g, .ms = self->ms};
+    CO_INIT(&self->b, fc_body_fn);
+    CO_GROUP_RUN(self, &self->g, b);
+CO_FINALLY(self)
+{
+    co_group_fini(&self->g);
+}
+CO_ASYNC_END
+
+static void cancel_owner_member_fails(int body_ms)
+{
+    co_loop *loop = rt_loop();
+    fc_owner *o = CO_TASK(loop, fc_owner, .ms = body_ms);
+    poker *p = CO_NEW(loop, poker, cancel_and_wait_fn);
+    cr_assert(o && p);
+    p->target = &o->gen;
+    p->at = 10;
+    cr_expect_eq(co_run(loop, &p->gen), 0);
+    cr_expect_eq(p->result, -EPIPE, "the member's error, not CO_ECANCELLED");
+    cr_expect_eq(p->t, 11);
+    cr_expect_eq(co_cancelling(&o->gen), 1, "the outside request stays counted");
+    rt_free_loop(loop);
+}
+
+Test(group, a_member_error_wins_over_the_owner_cancelled_in_the_body)
+{
+    cancel_owner_member_fails(1000);
+}
+
+Test(group, a_member_error_wins_over_the_owner_cancelled_while_it_waits)
+{
+    cancel_owner_member_fails(0);
+}

@@ -1,10 +1,10 @@
 /*
  * twins.h -- the traces of the runtime suite's ordering cases, as CPython
  * 3.11's asyncio prints them (twins_asyncio.py, on a virtual clock).  The C
- * tests (callback.c, future.c, asyncio3.c, cond.c, barrier.c, queue_more.c)
- * assert their logs equal these;
- * the `twins` test (twins.c) runs the Python twins and checks they still
- * print them, so C and Python are compared line by line.
+ * tests (callback.c, future.c, asyncio3.c, cond.c, barrier.c, queue_more.c,
+ * hops.c) assert their logs equal these; the `twins` test (twins.c) runs
+ * the Python twins and checks they still print them, so C and Python are
+ * compared line by line.
  */
 #ifndef TWINS_H
 #define TWINS_H
@@ -164,6 +164,41 @@
     "145 123 54 186 113 146 85 136 64 154 37 148 36 130 88 33 128 182 155 138\n"
 
 /* name and trace of each, in the order twins_asyncio.py runs them */
+#define TWIN_GATHER_SHIELD_HOPS \
+    "a ends at 3\n" \
+    "s 0\n" \
+    "s 1\n" \
+    "gather back at 3\n" \
+    "s 2\n" \
+    "s 3\n" \
+    "t 0\n" \
+    "gather of a done task back\n" \
+    "t 1\n" \
+    "t 2\n" \
+    "t 3\n" \
+    "b ends at 8\n" \
+    "u 0\n" \
+    "u 1\n" \
+    "gather raised at 8\n" \
+    "u 2\n" \
+    "u 3\n" \
+    "c ends at 15\n" \
+    "d ends at 21\n" \
+    "v 0\n" \
+    "v 1\n" \
+    "shield back at 21\n" \
+    "v 2\n" \
+    "v 3\n"
+
+#define TWIN_GROUP_HOPS \
+    "body ends\n" \
+    "s 0\n" \
+    "a ends at 3\n" \
+    "s 1\n" \
+    "s 2\n" \
+    "group back at 3\n" \
+    "s 3\n"
+
 #define TWIN_LIST(X) \
     X(call_soon_fifo, TWIN_CALL_SOON_FIFO) \
     X(call_later_handles, TWIN_CALL_LATER_HANDLES) \
@@ -184,6 +219,8 @@
     X(cond_timeouts_equal, TWIN_COND_TIMEOUTS_EQUAL) \
     X(barrier_rounds, TWIN_BARRIER_ROUNDS) \
     X(queue_join, TWIN_QUEUE_JOIN) \
-    X(queue_priority_ties, TWIN_QUEUE_PRIORITY_TIES)
+    X(queue_priority_ties, TWIN_QUEUE_PRIORITY_TIES) \
+    X(gather_shield_hops, TWIN_GATHER_SHIELD_HOPS) \
+    X(group_hops, TWIN_GROUP_HOPS)
 
 #endif /* TWINS_H */

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The CPython twins of the runtime suite's ordering cases (callback.c,
-future.c, asyncio3.c, cond.c, barrier.c, queue_more.c), on a virtual clock.
+future.c, asyncio3.c, cond.c, barrier.c, queue_more.c, hops.c), on a virtual clock.
 
 Each scenario prints "== name" and then the lines its C twin logs; the
 test `twins` (twins.c) runs this script and compares every scenario with
@@ -421,6 +421,60 @@ async def queue_priority_ties():
         log(" ".join(str(x) for x in out[i:i + 20]))
 
 
+# ------------------------------------------------------------ hops.c
+
+async def hop_child(name, delay, fail=False):
+    await asyncio.sleep(delay)
+    log(f"{name} ends at {ms()}")
+    if fail:
+        raise EOFError()
+
+
+async def hop_spin(name, delay):
+    await asyncio.sleep(delay)
+    for i in range(4):
+        log(f"{name} {i}")
+        await asyncio.sleep(0)
+
+
+async def gather_shield_hops():
+    """gather and shield wake their awaiter through a callback of their own:
+    two turns of the ready queue after the child ends, not one."""
+    a = asyncio.create_task(hop_child("a", 0.003))
+    asyncio.create_task(hop_spin("s", 0.003))
+    await asyncio.gather(a)
+    log(f"gather back at {ms()}")
+    await asyncio.sleep(0.001)
+    asyncio.create_task(hop_spin("t", 0))
+    await asyncio.gather(a)
+    log("gather of a done task back")
+    await asyncio.sleep(0.001)
+    b = asyncio.create_task(hop_child("b", 0.003, fail=True))
+    c = asyncio.create_task(hop_child("c", 0.010))
+    asyncio.create_task(hop_spin("u", 0.003))
+    try:
+        await asyncio.gather(b, c)
+    except EOFError:
+        log(f"gather raised at {ms()}")
+    await asyncio.sleep(0.010)
+    d = asyncio.create_task(hop_child("d", 0.003))
+    asyncio.create_task(hop_spin("v", 0.003))
+    await asyncio.shield(d)
+    log(f"shield back at {ms()}")
+    await asyncio.sleep(0.001)
+
+
+async def group_hops():
+    """A TaskGroup's owner wakes the same way: the member's done callback,
+    then the owner."""
+    asyncio.create_task(hop_spin("s", 0.003))
+    async with asyncio.TaskGroup() as g:
+        g.create_task(hop_child("a", 0.003))
+        log("body ends")
+    log(f"group back at {ms()}")
+    await asyncio.sleep(0.001)
+
+
 SCENARIOS = {
     "call_soon_fifo": call_soon_fifo,
     "call_later_handles": call_later_handles,
@@ -442,6 +496,8 @@ SCENARIOS = {
     "barrier_rounds": barrier_rounds,
     "queue_join": queue_join,
     "queue_priority_ties": queue_priority_ties,
+    "gather_shield_hops": gather_shield_hops,
+    "group_hops": group_hops,
 }
 
 
