@@ -90,7 +90,8 @@ CO_API int co_stream_fd(const co_stream *s);
 
 /* line = await reader.readline(): up to and including "\n".  result: the
  * line's length; a last line without "\n" at end of stream; 0 at end of
- * stream.  CO_ELIMIT: no "\n" within the limit, nothing consumed (`len`
+ * stream.  CO_ELIMIT: more than `limit` bytes before the "\n" (asyncio's
+ * rule: the separator is not counted), nothing consumed (`len`
  * bytes are at `data`; consume them with CO_READ). */
 #define CO_READLINE(self, s) CO__STREAM(self, s, co__stream_readuntil((self)->s, "\n", 1, 1))
 
