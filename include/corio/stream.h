@@ -142,7 +142,8 @@ CO_API int co_stream_write_eof(co_stream *s);
 /*
  * writer.close(); await writer.wait_closed(): flushes the buffer (no more
  * writes), then closes the fd.  wresult: 0, or the error that lost data.
- * The stream stays readable until co_stream_close.
+ * The stream stays readable until co_stream_close: what was buffered,
+ * then end of stream (also for a read waiting as the fd closes).
  */
 #define CO_WAIT_CLOSED(self, s) CO__STREAM(self, s, co__stream_wait_closed((self)->s))
 
