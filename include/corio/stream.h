@@ -90,7 +90,8 @@ CO_API int co_stream_fd(const co_stream *s);
 
 /* line = await reader.readline(): up to and including "\n".  result: the
  * line's length; a last line without "\n" at end of stream; 0 at end of
- * stream.  CO_ELIMIT: no "\n" within the limit, nothing consumed (`len`
+ * stream.  CO_ELIMIT: more than `limit` bytes before the "\n" (asyncio's
+ * rule: the separator is not counted), nothing consumed (`len`
  * bytes are at `data`; consume them with CO_READ). */
 #define CO_READLINE(self, s) CO__STREAM(self, s, co__stream_readuntil((self)->s, "\n", 1, 1))
 
@@ -141,7 +142,8 @@ CO_API int co_stream_write_eof(co_stream *s);
 /*
  * writer.close(); await writer.wait_closed(): flushes the buffer (no more
  * writes), then closes the fd.  wresult: 0, or the error that lost data.
- * The stream stays readable until co_stream_close.
+ * The stream stays readable until co_stream_close: what was buffered,
+ * then end of stream (also for a read waiting as the fd closes).
  */
 #define CO_WAIT_CLOSED(self, s) CO__STREAM(self, s, co__stream_wait_closed((self)->s))
 

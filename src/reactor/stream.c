@@ -53,6 +53,8 @@ int co_stream_open(co_loop *loop, int fd, const co_stream_options *opt, co_strea
         o = *opt;
     if (o.limit == 0)
         o.limit = DEFAULT_LIMIT;
+    if (o.limit > SIZE_MAX - CO_STREAM_SEP_MAX) /* limit + a separator must not wrap */
+        o.limit = SIZE_MAX - CO_STREAM_SEP_MAX;
     if (o.high_water == 0)
         o.high_water = DEFAULT_HIGH;
     if (o.low_water == 0)
@@ -123,18 +125,21 @@ static ssize_t find_sep(const stream *s, size_t from)
     return -1;
 }
 
+/* The limit counts the bytes before the separator, as asyncio's does: a
+ * line of `limit` bytes and its separator is taken, one byte more is an
+ * overrun (and the buffer grows to limit + seplen to tell them apart). */
 static int complete_until(stream *s, size_t avail)
 {
     size_t from = s->scanned >= s->seplen ? s->scanned - s->seplen + 1 : 0;
     ssize_t at = find_sep(s, from);
     if (at >= 0) {
         size_t len = (size_t)at + s->seplen;
-        if (len > s->limit) /* found, but past the limit: nothing is consumed */
+        if ((size_t)at > s->limit) /* found, but past the limit: nothing is consumed */
             return finish(s, CO_ELIMIT, avail, 0);
         return finish(s, (ssize_t)len, len, len);
     }
     s->scanned = avail;
-    if (avail >= s->limit)
+    if (avail >= s->limit + s->seplen)
         return finish(s, CO_ELIMIT, avail, 0);
     if (s->eof) /* readline gives the last line; readuntil an IncompleteReadError */
         return s->rop == ROP_LINE ? finish(s, (ssize_t)avail, avail, avail)
@@ -182,7 +187,9 @@ static int complete(stream *s)
  * towards what the op may need.  0 or CO_ENOMEM. */
 static int make_room(stream *s)
 {
-    size_t need = s->rop == ROP_EXACTLY && s->n > s->limit ? s->n : s->limit;
+    size_t need = s->rop == ROP_EXACTLY && s->n > s->limit ? s->n
+                  : s->rop == ROP_LINE || s->rop == ROP_UNTIL ? s->limit + s->seplen
+                                                               : s->limit;
     size_t cap;
     char *b;
     if (s->rend < s->rcap)

@@ -24,6 +24,11 @@ void co__stream_close_fd(stream *s)
     if (s->fd >= 0)
         co_fd_close(s->loop, s->fd);
     s->fd = -1;
+    /* Our own close ends the reading side too: what is buffered is still
+     * read, then end of stream (asyncio's connection_lost feeds EOF), not
+     * -EBADF.  An error the reading side already met stays its outcome. */
+    if (!s->rerr)
+        s->eof = true;
 }
 
 void co__stream_free(stream *s)

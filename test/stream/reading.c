@@ -139,23 +139,43 @@ Test(reading, read_n_then_read_to_eof)
 
 Test(reading, a_line_over_the_limit_is_kept_and_can_be_read)
 {
-    /* limit 8: the 12-byte line overruns; the data stays, read(n) takes it */
+    /* limit 8: the 13-byte line overruns (the buffer holds limit + 1
+     * bytes then); the data stays, read(n) takes it */
     static const char *const pieces[] = {"short\nmuch too long\nok\n", NULL};
     static const op ops[] = {L, L, R(100), L, L, END};
     co_stream_options opt = {.limit = 8};
     script(pieces, ops, &opt,
-           "l 6 6 [short\n]\nl -1140 8 [much too]\nr 8 8 [much too]\nl 6 6 [ long\n]\n"
+           "l 6 6 [short\n]\nl -1140 9 [much too ]\nr 9 9 [much too ]\nl 5 5 [long\n]\n"
            "l 3 3 [ok\n]\neof 0\n");
+}
+
+Test(reading, the_limit_counts_the_bytes_before_the_separator)
+{
+    /* asyncio's rule: with limit=4, "abcd\n" (4 bytes, then the "\n") and
+     * "wxyz\r\n" are taken; one byte more before the separator overruns */
+    static const char *const pieces[] = {"abcd\nwxyz\r\nabcde\n", NULL};
+    static const op ops[] = {L, U("\r\n"), L, END};
+    co_stream_options opt = {.limit = 4};
+    script(pieces, ops, &opt, "l 5 5 [abcd\n]\nu 6 6 [wxyz\r\n]\nl -1140 6 [abcde\n]\neof 0\n");
+}
+
+Test(reading, a_last_line_of_the_limit_without_newline_is_a_line)
+{
+    /* limit 4 and "abcd" then end of stream: asyncio's readline gives it */
+    static const char *const pieces[] = {"abcd", NULL};
+    static const op ops[] = {L, L, END};
+    co_stream_options opt = {.limit = 4};
+    script(pieces, ops, &opt, "l 4 4 [abcd]\nl 0 0 []\neof 1\n");
 }
 
 Test(reading, a_separator_found_past_the_limit_is_an_overrun)
 {
-    /* the whole line is in the buffer (a larger readexactly grew it) but
-     * longer than the limit: CO_ELIMIT, nothing consumed */
+    /* a line longer than the limit: CO_ELIMIT, nothing consumed; the
+     * buffer holds the limit and one byte for the "\n" */
     static const char *const pieces[] = {"abcdefghijkl\n", NULL};
     static const op ops[] = {X(1), L, A, END};
     co_stream_options opt = {.limit = 4};
-    script(pieces, ops, &opt, "x 1 1 [a]\nl -1140 4 [bcde]\na -1140 4 [bcde]\neof 0\n");
+    script(pieces, ops, &opt, "x 1 1 [a]\nl -1140 5 [bcdef]\na -1140 5 [bcdef]\neof 0\n");
 }
 
 Test(reading, read_to_eof_past_the_limit_keeps_the_data)

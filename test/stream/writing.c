@@ -395,3 +395,89 @@ Test(writing, every_allocation_failing_in_turn)
     cr_assert(failures > 5, "only %d allocation sites", failures);
     free(data);
 }
+
+/* ------------------------------------------- reading after our close */
+
+typedef struct closer {
+    co_gen gen;
+    co_stream *s;
+} closer;
+
+/* asyncio: after writer.close() the reader reads what it had, then end of
+ * stream (connection_lost feeds it EOF), never an error. */
+static int closer_fn(co_gen *g)
+{
+    closer *self = (closer *)g;
+    CO_BEGIN(self);
+    CO_READLINE(self, s);
+    rt_log("line %zd", self->s->result);
+    CO_WAIT_CLOSED(self, s);
+    CO_READLINE(self, s);
+    rt_log("after close %zd [%.*s]", self->s->result, (int)self->s->len, self->s->data);
+    CO_READLINE(self, s);
+    rt_log("then %zd", self->s->result);
+    CO_READEXACTLY(self, s, 1);
+    rt_log("exactly %zd eof %d", self->s->result, co_stream_at_eof(self->s));
+    CO_FINALLY(self) { co_stream_close(self->s); }
+    CO_END(self);
+}
+
+Test(writing, a_stream_reads_end_of_stream_after_its_own_close)
+{
+    int a, b;
+    co_loop *loop = net_loop();
+    closer *c = CO_NEW(loop, closer, closer_fn);
+    tcp_pair(&a, &b);
+    st_write_all(a, "one\ntw", 6);
+    c->s = st_open(loop, b, NULL);
+    st_run(loop, &c->gen, 0);
+    close(a);
+    cr_assert_str_eq(rt.log, "line 4\nafter close 2 [tw]\nthen 0\nexactly -1115 eof 1\n");
+    st_done(loop);
+}
+
+typedef struct blocked_reader {
+    co_gen gen;
+    co_stream *s;
+} blocked_reader;
+
+static int blocked_reader_fn(co_gen *g)
+{
+    blocked_reader *self = (blocked_reader *)g;
+    CO_BEGIN(self);
+    CO_READLINE(self, s);
+    rt_log("reader %zd", self->s->result);
+    CO_END(self);
+}
+
+typedef struct closing_writer {
+    co_gen gen;
+    co_stream *s;
+    blocked_reader *r;
+} closing_writer;
+
+static int closing_writer_fn(co_gen *g)
+{
+    closing_writer *self = (closing_writer *)g;
+    CO_BEGIN(self);
+    CO_SLEEP(self, 10); /* the reader waits on the fd by now */
+    CO_WAIT_CLOSED(self, s);
+    CO_AWAIT_TASK(self, &self->r->gen);
+    CO_FINALLY(self) { co_stream_close(self->s); }
+    CO_END(self);
+}
+
+Test(writing, a_reader_waiting_when_the_stream_closes_reads_end_of_stream)
+{
+    int a, b;
+    co_loop *loop = net_loop();
+    closing_writer *w = CO_NEW(loop, closing_writer, closing_writer_fn);
+    w->r = CO_NEW(loop, blocked_reader, blocked_reader_fn);
+    tcp_pair(&a, &b);
+    w->s = w->r->s = st_open(loop, b, NULL);
+    rt_spawn(&w->r->gen);
+    st_run(loop, &w->gen, 0);
+    close(a);
+    cr_assert_str_eq(rt.log, "reader 0\n");
+    st_done(loop);
+}
