@@ -23,6 +23,12 @@
 #ifndef MSG_NOSIGNAL /* where it is missing, SO_NOSIGPIPE does its work */
 #define MSG_NOSIGNAL 0
 #endif
+/* A socket the program made itself (socket(), socketpair()) may be
+ * blocking: every call says MSG_DONTWAIT, so such a socket waits in the
+ * reactor like any other instead of stopping the whole loop in the kernel. */
+#ifndef MSG_DONTWAIT
+#define MSG_DONTWAIT 0
+#endif
 
 /* co_io.op */
 enum { OP_ACCEPT = 1, OP_CONNECT, OP_RECV, OP_RECV_EXACTLY, OP_SEND };
@@ -434,7 +440,7 @@ static int recv_step(co_io *io)
             return finish(io, (ssize_t)io->done);
         if (co__fd_drained(r, io->fd))
             return wait_for(io, CO_READABLE);
-        n = recv(io->fd, buf + io->done, want, 0);
+        n = recv(io->fd, buf + io->done, want, MSG_DONTWAIT);
         if (n > 0) {
             io->done += (size_t)n;
             if ((size_t)n < want)
@@ -457,7 +463,7 @@ static int send_step(co_io *io)
 {
     const char *buf = io->buf.out;
     while (io->done < io->len) {
-        ssize_t n = send(io->fd, buf + io->done, io->len - io->done, MSG_NOSIGNAL);
+        ssize_t n = send(io->fd, buf + io->done, io->len - io->done, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n >= 0) {
             io->done += (size_t)n;
             continue;

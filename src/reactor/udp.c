@@ -22,6 +22,9 @@
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0
 #endif
+#ifndef MSG_DONTWAIT /* a blocking socket of the program's waits in the reactor (io.c) */
+#define MSG_DONTWAIT 0
+#endif
 
 /* Linux returns a truncated datagram's real length when asked. */
 #ifdef __linux__
@@ -173,7 +176,7 @@ static ssize_t recv_one(int fd, void *buf, size_t cap, co_addr *peer, bool *trun
     m.msg_iov = &iov;
     m.msg_iovlen = 1;
     do
-        n = recvmsg(fd, &m, TRUNC_FLAG);
+        n = recvmsg(fd, &m, TRUNC_FLAG | MSG_DONTWAIT);
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return -errno;
@@ -214,7 +217,7 @@ static int sendto_step(co_dgram *d)
     const co_addr *to = d->to.len ? &d->to : NULL;
     ssize_t n;
     do
-        n = sendto(d->fd, d->buf, d->len, MSG_NOSIGNAL, to ? &to->u.sa : NULL,
+        n = sendto(d->fd, d->buf, d->len, MSG_NOSIGNAL | MSG_DONTWAIT, to ? &to->u.sa : NULL,
                    to ? to->len : 0);
     while (n < 0 && errno == EINTR);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS))

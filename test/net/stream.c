@@ -7,6 +7,7 @@
 #include "net.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -161,6 +162,42 @@ Test(stream, several_mib_in_partial_writes)
     cr_assert_eq(r->got, BIG);
     cr_assert_not(r->corrupt, "the bytes arrived changed or out of order");
     cr_assert_eq(r->last, CO_EOF, "the last short read is the end of stream");
+    co_fd_close(net.loop, a);
+    co_fd_close(net.loop, b);
+    free(s->data);
+    rt_free_loop(loop);
+}
+
+static void make_blocking(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    cr_assert(fl >= 0);
+    cr_assert_eq(fcntl(fd, F_SETFL, fl & ~O_NONBLOCK), 0);
+}
+
+/* A socket the program made itself (socketpair(), socket()) is blocking.
+ * A recv or send that blocked would stop the whole loop: the peer task
+ * never runs and both wait for ever.  Each call says MSG_DONTWAIT. */
+Test(stream, blocking_sockets_never_block_the_loop, .timeout = 10)
+{
+    co_loop *loop = net_loop();
+    sender *s = CO_NEW(loop, sender, sender_fn);
+    receiver *r = CO_NEW(loop, receiver, receiver_fn);
+    int a, b;
+    tcp_pair(&a, &b);
+    small_send_buffer(a);
+    make_blocking(a);
+    make_blocking(b);
+    s->fd = a;
+    s->data = malloc(BIG);
+    cr_assert_not_null(s->data);
+    fill_pattern(s->data, BIG, 0);
+    r->fd = b;
+    r->peer = s;
+    run_pair(loop, &r->gen, &s->gen); /* the receiver first: it finds nothing */
+    cr_assert_eq(s->io.result, (ssize_t)BIG, "send-all: %s", co_strerror((int)s->io.result));
+    cr_assert_eq(r->got, BIG);
+    cr_assert_not(r->corrupt);
     co_fd_close(net.loop, a);
     co_fd_close(net.loop, b);
     free(s->data);
