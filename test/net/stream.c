@@ -178,7 +178,7 @@ static void make_blocking(int fd)
 /* A socket the program made itself (socketpair(), socket()) is blocking.
  * A recv or send that blocked would stop the whole loop: the peer task
  * never runs and both wait for ever.  Each call says MSG_DONTWAIT. */
-Test(stream, blocking_sockets_never_block_the_loop, .timeout = 10)
+Test(stream, blocking_sockets_never_block_the_loop)
 {
     co_loop *loop = net_loop();
     sender *s = CO_NEW(loop, sender, sender_fn);
